@@ -1,0 +1,108 @@
+"""The ``helsedata`` command line (design §6).
+
+Each command lives in its own module of this package and is loaded only when it is run, so
+``helsedata --help`` stays fast and one command's heavy imports (Airflow, GX, OpenDP) never slow
+another. Commands are thin: they parse options and call a step function of the package that owns
+the behaviour — the same functions the Airflow DAGs call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from helsedata.config import Settings
+from helsedata.errors import HelsedataError
+
+#: command name → "module:attribute" of its click command.
+COMMANDS = {
+    "demo-data": "helsedata.cli.demo:demo_data",
+    "ingest": "helsedata.cli.ingest:ingest",
+    "build": "helsedata.cli.build:build",
+    "quality": "helsedata.cli.quality:quality",
+    "publish": "helsedata.cli.publish:publish",
+    "run": "helsedata.cli.run:run",
+    "room": "helsedata.cli.room:room",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="helsedata")
+def cli() -> None:
+    """Helsedata: Norwegian health data from extract files to published, privacy-safe indicators.
+
+    State lives under HELSEDATA_HOME (default ./var): the DuckDB warehouse, landing folder,
+    pseudonymisation key and reports.
+    """
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+
+
+def settings(ctx: click.Context | None = None) -> Settings:
+    """The settings of this invocation (``main`` puts them on the root context)."""
+    ctx = ctx or click.get_current_context()
+    return ctx.find_root().obj
+
+
+def error_body(error: str, status: int, errors: Sequence[str] = ()) -> dict[str, Any]:
+    """The one shape of every error printed with ``--json``."""
+    return {"ok": False, "error": error, "errors": list(errors) or [error], "status": status}
+
+
+def main(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 success, 2 bad input or refusal, 1 failure."""
+    as_json = "--json" in argv
+    try:
+        cli.main(args=list(argv), prog_name="helsedata", standalone_mode=False,
+                 obj=Settings.from_environ(environ))
+        return 0
+    except HelsedataError as e:
+        return _fail(f"{type(e).__name__}: {e}", e.exit_code, as_json)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        if as_json:
+            return _fail(e.format_message(), e.exit_code, as_json)
+        e.show()
+        return e.exit_code
+    except click.Abort:
+        return _fail("Aborted.", 1, as_json)
+    except Exception as e:  # a bug: say so, keep the traceback for the report
+        traceback.print_exc(file=sys.stderr)
+        return _fail(f"Internal error: {type(e).__name__}: {e}", 1, as_json)
+
+
+def _fail(message: str, status: int, as_json: bool) -> int:
+    if as_json:
+        click.echo(json.dumps(error_body(message, status), ensure_ascii=False))
+    click.echo(message, err=True)
+    return status
+
+
+def emit(result: Any, as_json: bool, human: str) -> None:
+    """Print ``result`` as JSON, or the human-readable text ``human``."""
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, default=str, indent=None))
+    else:
+        click.echo(human)

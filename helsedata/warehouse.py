@@ -1,0 +1,68 @@
+"""Opening the DuckDB warehouse.
+
+The warehouse file is written in DuckDB's v1.4.0 storage format so that DuckDB 1.x readers
+(Superset's driver pins ``duckdb<2``) can always open it. A DuckDB file has one writer process at a
+time; readers open it read-only and briefly (:func:`read_only`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+SCHEMAS = ("raw", "ingest", "quality", "public")
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing, creating it (and its schemas) when it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        str(path), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
+    )
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    return con
+
+
+@contextmanager
+def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection that is closed (and its lock released) when the block ends."""
+    con = connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection, for readers that must not hold the writer lock."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+#: Tables written by one part of the platform and read by another; created empty up front so
+#: every reader (dbt sources, GX suites, reports) works before the writer has run once.
+SHARED_TABLES = {
+    # Written by the quality run (quality/): one row per dataset per quality run.
+    "quality.labels": """(
+        run_id VARCHAR, dataset VARCHAR, label VARCHAR, reasons VARCHAR, computed_at TIMESTAMP
+    )""",
+    # Written by the analysis room export (privacy/): one row per data-access application.
+    "raw.room_applications": """(
+        application_id VARCHAR, submitted_at TIMESTAMP, decided_at TIMESTAMP,
+        status VARCHAR, n_datasets INTEGER
+    )""",
+}
+
+
+def ensure_shared_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, columns in SHARED_TABLES.items():
+        con.execute(f"create table if not exists {table} {columns}")
