@@ -1,0 +1,48 @@
+"""Turn episode arrays (person, type, start, end) into extract rows of an episode source."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from synthetic.geography import Geography
+from synthetic.identity import format_numbers
+from synthetic.population import Population, day_number_of_year
+
+#: Last day covered by the extracts; episodes still running then have an empty sluttdato.
+HORIZON_YEAR = 2024
+
+
+def horizon_day() -> int:
+    return day_number_of_year(HORIZON_YEAR + 1) - 1
+
+
+def episode_frame(population: Population, geo: Geography, person: np.ndarray, tjenestetype: np.ndarray,
+                  start: np.ndarray, end: np.ndarray) -> pl.DataFrame:
+    """Rows sorted by start date; episodes starting after the horizon are dropped.
+
+    The kommunenummer is the code valid on the start date (the source's kommune date column).
+    """
+    last = horizon_day()
+    keep = start <= last
+    person, tjenestetype, start, end = person[keep], tjenestetype[keep], start[keep], end[keep]
+    order = np.lexsort((population.fnr[person], start))
+    person, tjenestetype, start, end = person[order], tjenestetype[order], start[order], end[order]
+    code = geo.code_series.gather(geo.code_ids(population.lineage[person], start))
+    return pl.DataFrame({
+        "fodselsnummer": format_numbers(population.fnr[person]),
+        "kommunenummer": code,
+        "tjenestetype": tjenestetype.astype(np.int64),
+        "startdato": start.astype("datetime64[D]"),
+        "sluttdato": pl.Series(end.astype("datetime64[D]")).cast(pl.Date),
+        "_ongoing": end > last,
+        "_kommune": population.kommune[person],
+    }).with_columns(
+        pl.col("startdato").cast(pl.Date),
+        sluttdato=pl.when(pl.col("_ongoing")).then(None).otherwise(pl.col("sluttdato")),
+    ).drop("_ongoing")
+
+
+def start_year() -> pl.Expr:
+    """File year of an episode: its start year (earlier starts go to the first year's file)."""
+    return pl.col("startdato").dt.year()

@@ -1,0 +1,205 @@
+"""``synthetic.generate`` and ``helsedata demo-data`` end to end, on real files.
+
+One small national sample (scale 0.02, ~110 000 persons) is generated once per module and
+read back with Polars; the checks are what downstream parts rely on: the contract header,
+valid synthetic identity numbers, kommune codes valid on the row's date, the calibration, and
+the registry invariants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import synthetic
+from helsedata.kommuner import valid_kommunenummer
+from ingestion import fnr
+from ingestion.sources import SOURCES
+from synthetic.calibration import DIGITAL_SHARE, YEARS, vft_unique_recipients
+
+SCALE = 0.02
+PERSON_SOURCES = ("kpr_kontakter", "kpr_tjenester", "vft_mottakere")
+DATE_COLUMN = {"kpr_kontakter": "kontaktdato", "kpr_tjenester": "startdato", "vft_mottakere": "startdato"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
+    out = tmp_path_factory.mktemp("demo")
+    return out, synthetic.generate(out, scale=SCALE, seed=11, progress=False)
+
+
+def read(paths: list[Path]) -> pl.DataFrame:
+    return pl.concat([pl.read_csv(p, separator=";", infer_schema=False) for p in paths])
+
+
+def distinct_active(frame: pl.DataFrame, year: int) -> int:
+    start, end = pl.col("startdato").str.to_date(), pl.col("sluttdato").str.to_date()
+    active = frame.filter((start <= dt.date(year, 12, 31)) & (end.is_null() | (end >= dt.date(year, 1, 1))))
+    return active["fodselsnummer"].n_unique()
+
+
+def test_one_file_per_source_and_year_with_the_contract_header(demo):
+    out, files = demo
+    assert list(files) == list(SOURCES)
+    for source, paths in files.items():
+        assert [p.name for p in paths] == [f"{source}_{y}.csv" for y in YEARS]
+        for path in paths:
+            assert path.parent == out / source
+            header = path.read_text(encoding="utf-8").split("\n", 1)[0]
+            assert header.split(";") == SOURCES[source].header
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scale"] == SCALE and manifest["seed"] == 11
+    assert manifest["files"]["vft_mottakere"]["vft_mottakere_2020.csv"] == len(read(files["vft_mottakere"][3:4]))
+
+
+def test_vft_distinct_recipients_match_the_calibration(demo):
+    """Exact by construction: |observed − scale × target| ≤ 1 % + 1 person of rounding."""
+    frame = read(demo[1]["vft_mottakere"])
+    for year, national in vft_unique_recipients().items():
+        expected = SCALE * national
+        assert abs(distinct_active(frame, year) - expected) <= 0.01 * expected + 1, year
+
+
+def test_vft_recipients_are_mostly_80_plus_and_use_the_technology_codes(demo):
+    frame = read(demo[1]["vft_mottakere"])
+    assert set(frame["tjenestetype"]) == {"6", "26", "27", "28"}
+    early = frame.filter(pl.col("startdato") < "2019-01-01")
+    assert set(early["tjenestetype"]) <= {"6", "26"}
+    people = frame.filter(pl.col("sluttdato").is_null())["fodselsnummer"].unique().to_list()
+    ages = [2024 - fnr.parse(n).birth_year for n in people]
+    assert sum(a >= 80 for a in ages) / len(ages) > 0.5
+    assert frame["sluttdato"].null_count() > 0.3 * frame.height  # many ongoing
+    vkp = frame.filter(pl.col("via_vkp") == "true")
+    assert vkp["startdato"].min() >= "2021-01-01"
+
+
+def test_care_recipients_are_about_370_000_a_year_nationally(demo):
+    frame = read(demo[1]["kpr_tjenester"])
+    for year in (2017, 2024):
+        assert 340_000 * SCALE < distinct_active(frame, year) < 420_000 * SCALE
+
+
+def test_identity_numbers_are_valid_synthetic_and_stable_per_person(demo):
+    files = demo[1]
+    episodes = pl.concat([read(files[s]).select("fodselsnummer", "kommunenummer", DATE_COLUMN[s])
+                          .rename({DATE_COLUMN[s]: "dato"}) for s in ("kpr_tjenester", "vft_mottakere")])
+    contacts = read(files["kpr_kontakter"][-1:]).rename({"kontaktdato": "dato"}).select(episodes.columns)
+    numbers = pl.concat([episodes["fodselsnummer"], contacts["fodselsnummer"].head(20_000)]).unique()
+    kinds = {fnr.parse(n).kind for n in numbers}
+    assert kinds == {"syntetisk", "syntetisk_d_nummer"}
+    # One person, one number, one kommune: in 2024 every number has a single kommunenummer.
+    in_2024 = pl.concat([episodes, contacts]).filter(pl.col("dato") >= "2024-01-01")
+    assert in_2024.group_by("fodselsnummer").agg(pl.col("kommunenummer").n_unique())["kommunenummer"].max() == 1
+
+
+@pytest.mark.parametrize("source", PERSON_SOURCES)
+def test_kommunenummer_is_valid_on_the_row_date(demo, source):
+    frame = read(demo[1][source])
+    pairs = (frame.select(year=pl.col(DATE_COLUMN[source]).str.slice(0, 4).cast(pl.Int32), code=pl.col("kommunenummer"))
+             .unique())
+    invalid = [(y, c) for y, c in pairs.iter_rows() if c not in valid_kommunenummer(dt.date(y, 1, 1))]
+    assert invalid == []
+    # old codes appear in old years (e.g. pre-2020 Trøndelag/Viken codes), new ones in 2024
+    assert pairs.filter(pl.col("year") == 2019)["code"].is_in(list(valid_kommunenummer(dt.date(2024, 1, 1)))).all() is False
+
+
+def test_digital_share_grows_and_varies_by_kommune(demo):
+    frame = read(demo[1]["kpr_kontakter"]).with_columns(
+        year=pl.col("kontaktdato").str.slice(0, 4),
+        digital=pl.col("kontaktform").is_in(["video", "e-konsultasjon"]),
+    )
+    shares = frame.group_by("year").agg(pl.col("digital").mean()).sort("year")["digital"].to_list()
+    assert all(b > a for a, b in zip(shares, shares[1:], strict=False)), shares
+    assert abs(shares[0] - DIGITAL_SHARE[2017]) < 0.01 and abs(shares[-1] - DIGITAL_SHARE[2024]) < 0.02
+    assert shares[3] - shares[2] > 0.05  # the 2020 jump
+    per_kommune = (frame.filter(pl.col("year") == "2024").group_by("kommunenummer")
+                   .agg(pl.col("digital").mean(), n=pl.len()).filter(pl.col("n") >= 2000))
+    assert per_kommune["digital"].max() - per_kommune["digital"].min() > 0.1
+    assert set(frame["tjenesteyter"]) == {"fastlege", "legevakt", "helsestasjon", "fysioterapi", "psykisk_helse"}
+    assert frame["tjenesteyter"].value_counts(sort=True)["tjenesteyter"][0] == "fastlege"
+    assert 19_000_000 * SCALE * 0.97 < frame.filter(pl.col("year") == "2017").height < 19_000_000 * SCALE * 1.03
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_no_file_has_exact_duplicate_rows(demo, source):
+    """Ingestion quarantines exact duplicates, so the generator must not make any."""
+    for path in demo[1][source]:
+        assert read([path]).is_duplicated().sum() == 0, path.name
+
+
+def test_registry_files_keep_the_invariants(demo):
+    frame = read(demo[1]["registry_reporting"]).with_columns(
+        pl.col("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist").cast(pl.Int64))
+    assert frame.filter(~(pl.col("mottatt_innen_frist").is_between(0, pl.col("mottatt"))
+                          & pl.col("mottatt_digitalt").is_between(0, pl.col("mottatt"))
+                          & pl.col("mottatt").is_between(0, pl.col("forventet")))).height == 0
+    assert frame["periode"].min() == "2017-01" and frame["periode"].max() == "2024-12"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_and_scale_give_byte_identical_files(tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        synthetic.generate(tmp_path / name, scale=0.001, seed=seed, progress=False)
+    a, b, c = (_digest(tmp_path / n) for n in "abc")
+    assert a == b
+    assert len(a) == 4 * len(YEARS) + 1
+    assert a["kpr_kontakter/kpr_kontakter_2020.csv"] != c["kpr_kontakter/kpr_kontakter_2020.csv"]
+
+
+def test_cli_writes_files_and_prints_json(run_cli, tmp_path):
+    result = run_cli("demo-data", "--out", tmp_path / "out", "--scale", "0.001", "--seed", "2", "--json")
+    assert result.exit_code == 0, result.stderr
+    body = result.json()
+    assert set(body["files"]) == set(SOURCES)
+    for source, paths in body["files"].items():
+        assert len(paths) == len(YEARS) and all(Path(p).is_file() for p in paths)
+        assert sum(body["rows"][source].values()) > 0
+    assert (tmp_path / "out" / "manifest.json").is_file()
+
+
+def test_cli_human_output(run_cli, tmp_path):
+    result = run_cli("demo-data", "--out", tmp_path / "out", "--scale", "0.0005", "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert "vft_mottakere" in result.stdout and "manifest.json" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--scale", "-1"), "--scale"),
+    (("--scale", "0"), "--scale"),
+    (("--scale", "abc"), "not a valid float"),
+    (("--scale", "2"), "--scale"),
+    (("--seed", "-3"), "--seed"),
+])
+def test_cli_rejects_bad_options(run_cli, tmp_path, args, message):
+    result = run_cli("demo-data", "--out", tmp_path / "out", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_requires_out(run_cli):
+    result = run_cli("demo-data")
+    assert result.exit_code == 2 and "--out" in result.stderr
+
+
+def test_cli_help_explains_every_option(run_cli):
+    result = run_cli("demo-data", "--help")
+    assert result.exit_code == 0
+    for option in ("--out", "--scale", "--seed", "--progress", "--json"):
+        assert option in result.stdout
+
+
+def test_api_rejects_bad_scale(tmp_path):
+    from helsedata.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="scale must be > 0"):
+        synthetic.generate(tmp_path, scale=0, seed=0)
