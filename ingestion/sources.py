@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # one of: text, date, integer, boolean
+    type: str  # one of: text, date, integer, boolean, timestamp
     required: bool = True
     codelist: str | None = None  # "seed.column" the value must belong to
     codelist_where: str | None = None  # boolean column of that seed that must also be true
@@ -62,6 +62,8 @@ PERSON_COLUMNS = (
 LINEAGE_COLUMNS = (
     Column("_file_sha256", "text", description="sha256 of the extract file the row came from."),
     Column("_line_number", "integer", description="Line in that file (the header is line 1)."),
+    # dbt source freshness reads this (loaded_at_field); ingestion sets it to the load time, UTC.
+    Column("_loaded_at", "timestamp", description="When ingestion loaded the row (UTC)."),
 )
 
 FODSELSNUMMER = Column("fodselsnummer", "text", description="Identity number (fodselsnummer, D-, H- or synthetic number). Never stored.")
@@ -128,7 +130,7 @@ REGISTRY_REPORTING = Source(
 
 SOURCES: dict[str, Source] = {s.name: s for s in (KPR_KONTAKTER, KPR_TJENESTER, VFT_MOTTAKERE, REGISTRY_REPORTING)}
 
-_DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN"}
+_DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
 
 
 def raw_columns(source: Source) -> tuple[Column, ...]:

@@ -1,0 +1,79 @@
+{#
+    Health-registry reporting indicators (mål 3), national, per year:
+      register_digital_95     registries whose digital share is above var digital_threshold
+      register_automatisert   digital share >= automated_digital_threshold and on-time share
+                              >= automated_on_time_threshold (platform definition)
+      register_dekningsgrad   per registry: received (capped at expected per unit-month) / expected
+      register_rettidighet    per registry: received by the deadline / received
+#}
+
+with
+
+registry_years as (
+
+    select * from {{ ref('int_registry_reporting_per_year') }}
+
+),
+
+counts as (
+
+    select
+        aar,
+        sum(case when digital_andel > {{ var('digital_threshold') }} then 1 else 0 end) as n_digital_95,
+        sum(case
+            when digital_andel >= {{ var('automated_digital_threshold') }}
+                and rettidig_andel >= {{ var('automated_on_time_threshold') }}
+            then 1 else 0
+        end) as n_automatisert,
+        sum(case when mottatt > 0 then 1 else 0 end) as n_registre
+    from registry_years
+    group by aar
+
+),
+
+unioned as (
+
+    select 'register_digital_95' as indicator_id, aar, 'total' as breakdown, 'alle' as breakdown_code,
+        n_digital_95 as numerator, n_registre as denominator,
+        cast(n_digital_95 as {{ type_double() }}) as value
+    from counts
+
+    union all
+
+    select 'register_automatisert', aar, 'total', 'alle',
+        n_automatisert, n_registre, n_automatisert
+    from counts
+
+    union all
+
+    select 'register_dekningsgrad', aar, 'register', register,
+        mottatt_innenfor_forventet, forventet, dekningsgrad
+    from registry_years
+
+    union all
+
+    select 'register_rettidighet', aar, 'register', register,
+        mottatt_innen_frist, mottatt, rettidig_andel
+    from registry_years
+
+),
+
+final as (
+
+    select
+        indicator_id,
+        {{ dbt.safe_cast('aar', dbt.type_string()) }} as period,
+        'year' as period_type,
+        {{ year_start('aar') }} as period_start,
+        'nasjonal' as geo_level,
+        'NO' as geo_code,
+        breakdown,
+        breakdown_code,
+        cast(numerator as {{ type_double() }}) as numerator,
+        cast(denominator as {{ type_double() }}) as denominator,
+        cast(value as {{ type_double() }}) as value
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+with
+
+velferdsteknologi as (
+
+    select * from {{ ref('int_indicators__velferdsteknologi') }}
+
+),
+
+kontakter as (
+
+    select * from {{ ref('int_indicators__kontakter') }}
+
+),
+
+register as (
+
+    select * from {{ ref('int_indicators__register') }}
+
+),
+
+datatilgang as (
+
+    select * from {{ ref('int_indicators__datatilgang') }}
+
+),
+
+definitions as (
+
+    select * from {{ ref('indicator_definitions') }}
+
+),
+
+input_labels as (
+
+    select * from {{ ref('int_indicator_input_labels') }}
+
+),
+
+geographies as (
+
+    select * from {{ ref('int_geographies') }}
+
+),
+
+technologies as (
+
+    select * from {{ ref('codelist_tjenestetype') }}
+
+),
+
+registries as (
+
+    select * from {{ ref('codelist_register') }}
+
+),
+
+indicator_values as (
+
+    select * from velferdsteknologi
+    union all
+    select * from kontakter
+    union all
+    select * from register
+    union all
+    select * from datatilgang
+
+),
+
+final as (
+
+    select
+        cast(indicator_values.indicator_id as {{ dbt.type_string() }}) as indicator_id,
+        cast(indicator_values.period as {{ dbt.type_string() }}) as period,
+        cast(indicator_values.period_type as {{ dbt.type_string() }}) as period_type,
+        cast(indicator_values.period_start as date) as period_start,
+        cast(indicator_values.geo_level as {{ dbt.type_string() }}) as geo_level,
+        cast(indicator_values.geo_code as {{ dbt.type_string() }}) as geo_code,
+        cast(geographies.geo_name as {{ dbt.type_string() }}) as geo_name,
+        cast(indicator_values.breakdown as {{ dbt.type_string() }}) as breakdown,
+        cast(indicator_values.breakdown_code as {{ dbt.type_string() }}) as breakdown_code,
+        cast(case indicator_values.breakdown
+            when 'tjenestetype' then technologies.tjenestetype
+            when 'register' then registries.navn
+            else 'Alle'
+        end as {{ dbt.type_string() }}) as breakdown_name,
+        cast(indicator_values.numerator as {{ type_double() }}) as numerator,
+        cast(indicator_values.denominator as {{ type_double() }}) as denominator,
+        cast(indicator_values.value as {{ type_double() }}) as value,
+        cast(definitions.unit as {{ dbt.type_string() }}) as unit,
+        cast(coalesce(input_labels.input_quality_label, 'unrated') as {{ dbt.type_string() }})
+            as input_quality_label,
+        -- disclosure control happens at publication (privacy/ -> public.*), not here
+        cast(false as {{ dbt.type_boolean() }}) as suppressed
+    from indicator_values
+    inner join definitions
+        on definitions.indicator_id = indicator_values.indicator_id
+    left join geographies
+        on geographies.geo_level = indicator_values.geo_level
+        and geographies.geo_code = indicator_values.geo_code
+    left join technologies
+        on indicator_values.breakdown = 'tjenestetype'
+        and {{ dbt.safe_cast('technologies.tjenestetype_kode', dbt.type_string()) }}
+            = indicator_values.breakdown_code
+    left join registries
+        on indicator_values.breakdown = 'register'
+        and registries.register = indicator_values.breakdown_code
+    left join input_labels
+        on input_labels.indicator_id = indicator_values.indicator_id
+
+)
+
+select * from final

@@ -1,0 +1,299 @@
+"""The build step: ``dbt build`` of the indicator marts, in-process (design §1, §3).
+
+:func:`build` is what ``helsedata build``, ``helsedata run`` and the Airflow DAG ``build_marts``
+call. It
+
+1. opens the warehouse once to create what dbt reads but others write: the shared tables
+   (``quality.labels``, ``raw.room_applications``, :func:`helsedata.warehouse.ensure_shared_tables`)
+   and every ``raw.<source>`` table (:func:`ingestion.sources.raw_table_ddl`), so a build on a
+   fresh warehouse gives empty marts instead of failing;
+2. refreshes ``raw.room_applications`` from the analysis room with
+   ``privacy.room.export_applications(settings)`` when the privacy package provides it;
+3. runs ``dbt build`` (seeds, models, snapshots, data tests and unit tests, in DAG order) through
+   :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events;
+4. raises :class:`BuildFailure` (a :class:`~helsedata.errors.PipelineFailure`) naming every model
+   or test that failed and dbt's message for it.
+
+dbt writes its ``target/`` and ``logs/`` under ``$HELSEDATA_HOME/dbt/``, never into the source
+tree, so two platforms (or two test workers) can build at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helsedata.config import DBT_PROJECT_DIR, Settings
+from helsedata.errors import PipelineFailure
+
+__all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "generate_docs"]
+
+#: dbt statuses that fail a build (models and seeds: error; tests: fail, error).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """What happened to one dbt node (seed, model, data test or unit test)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+    seconds: float
+    failures: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The outcome of one ``dbt build``: every node's status, counts per status, time taken."""
+
+    ok: bool
+    seconds: float
+    target_path: Path
+    nodes: tuple[NodeOutcome, ...] = field(default=())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per status, e.g. ``{"success": 22, "pass": 95}``."""
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            counts[node.status] = counts.get(node.status, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def failed(self) -> tuple[NodeOutcome, ...]:
+        return tuple(n for n in self.nodes if n.failed)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (the ``helsedata build --json`` output)."""
+        return {
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "target_path": str(self.target_path),
+            "counts": self.counts,
+            "failed": [asdict(n) for n in self.failed],
+            "nodes": len(self.nodes),
+        }
+
+
+class BuildFailure(PipelineFailure):
+    """``dbt build`` failed; ``result`` holds every node's outcome (None if dbt never ran)."""
+
+    def __init__(self, message: str, result: BuildResult | None = None):
+        super().__init__(message)
+        self.result = result
+
+
+def dbt_paths(settings: Settings) -> tuple[Path, Path]:
+    """dbt's target and log folders for this platform instance."""
+    return settings.home / "dbt" / "target", settings.home / "dbt" / "logs"
+
+
+def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] | None = None) -> list[str]:
+    """The dbt command line for ``command`` against this platform's warehouse.
+
+    >>> args = dbt_args(Settings(home=Path("/tmp/h")), ["build"], select=["marts"])
+    >>> args[0], args[-2:]
+    ('build', ['--select', 'marts'])
+    """
+    target_path, log_path = dbt_paths(settings)
+    args = [
+        *command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
+        "--log-level", "none",          # console: quiet; dbt.log under log_path keeps everything
+        "--log-level-file", "info",
+    ]
+    if select:
+        args += ["--select", *select]
+    return args
+
+
+def prepare_warehouse(settings: Settings) -> None:
+    """Create the tables dbt reads before their writers have run, then export the room's applications."""
+    from helsedata.warehouse import ensure_shared_tables, writer
+    from ingestion.sources import SOURCES, raw_table_ddl
+
+    settings.ensure()
+    with writer(settings.warehouse) as con:
+        ensure_shared_tables(con)
+        for source in SOURCES.values():
+            con.execute(raw_table_ddl(source))
+
+    export = _room_export()
+    if export is not None:
+        export(settings)
+
+
+def _room_export():
+    """``privacy.room.export_applications`` when the privacy package has it, else None.
+
+    Only a missing ``privacy.room`` module (or function) is tolerated; any other import error is a
+    bug and is raised.
+    """
+    try:
+        import privacy.room as room
+    except ModuleNotFoundError as e:
+        if e.name in {"privacy", "privacy.room"}:
+            return None
+        raise
+    return getattr(room, "export_applications", None)
+
+
+@contextlib.contextmanager
+def _environment(settings: Settings) -> Iterator[None]:
+    """HELSEDATA_HOME for profiles.yml's env_var, set for the duration of a dbt invocation."""
+    saved = {k: os.environ.get(k) for k in ("HELSEDATA_HOME", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
+    os.environ["HELSEDATA_HOME"] = str(settings.home)
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _Progress:
+    """A rich progress bar driven by dbt's NodeStart / NodeFinished events."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+        self.total = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("dbt build"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.description}"),
+                                console=Console(stderr=True), transient=True)
+            self.bar.__enter__()
+            self.task = self.bar.add_task("", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, event: Any) -> None:
+        if self.bar is None:
+            return
+        name = event.info.name
+        if name == "LogStartLine" and self.total is None:
+            self.total = event.data.total
+            self.bar.update(self.task, total=self.total)
+        elif name == "NodeStart":
+            self.bar.update(self.task, description=event.data.node_info.node_name)
+        elif name == "NodeFinished":
+            self.bar.advance(self.task)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    dbt-duckdb caches one database handle per process (``DuckDBConnectionManager._ENV``). Left
+    open, it holds the warehouse's file lock, so the next step in the same process (quality,
+    publish, a reader) could not open the warehouse with its own configuration.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (trino, spark) holds no file
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if env is not None:
+            env.close()
+
+
+def _outcomes(run_results: Any) -> tuple[NodeOutcome, ...]:
+    outcomes = []
+    for r in getattr(run_results, "results", None) or ():
+        status = str(getattr(r.status, "value", r.status)).lower()
+        outcomes.append(NodeOutcome(
+            unique_id=r.node.unique_id,
+            name=r.node.name,
+            resource_type=str(getattr(r.node.resource_type, "value", r.node.resource_type)),
+            status=status,
+            message=(str(r.message).strip() if r.message else None),
+            seconds=round(float(r.execution_time or 0.0), 3),
+            failures=r.failures,
+        ))
+    return tuple(outcomes)
+
+
+def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
+    lines = [f"dbt build failed: {len(failed)} of {total} nodes failed"]
+    for node in failed:
+        why = (node.message or node.status).replace("\n", " ")
+        if len(why) > 400:
+            why = why[:400] + "…"
+        lines.append(f"  - {node.resource_type} {node.name}: {why}")
+    return "\n".join(lines)
+
+
+def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True) -> BuildResult:
+    """Run ``dbt build`` (seeds, models, data and unit tests) against the warehouse.
+
+    :param settings: the platform instance (its ``warehouse.duckdb`` is the dbt target).
+    :param select: dbt node selection (``--select``), e.g. ``["marts", "+mart_indicator_status"]``;
+        None builds everything.
+    :param progress: show a progress bar on stderr.
+    :raises BuildFailure: when dbt could not run or any node failed; the message names each failed
+        model or test and dbt's reason.
+    """
+    from dbt.cli.main import dbtRunner
+
+    prepare_warehouse(settings)
+    target_path, _ = dbt_paths(settings)
+    started = time.perf_counter()
+    with _environment(settings), _Progress(progress) as bar:
+        try:
+            outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select))
+        finally:
+            _release_duckdb()
+    nodes = _outcomes(outcome.result)
+    result = BuildResult(ok=bool(outcome.success), seconds=time.perf_counter() - started,
+                         target_path=target_path, nodes=nodes)
+    if outcome.exception is not None:
+        raise BuildFailure(f"dbt build could not run: {outcome.exception}", result) from outcome.exception
+    if not outcome.success or result.failed:
+        raise BuildFailure(_failure_message(result.failed, len(nodes)), result)
+    return result
+
+
+def generate_docs(settings: Settings) -> Path:
+    """``dbt docs generate``: the documentation site (index.html, catalog.json) under target/.
+
+    Serve it with ``dbt docs serve --project-dir dbt_project --profiles-dir dbt_project
+    --target-path $HELSEDATA_HOME/dbt/target``.
+    """
+    from dbt.cli.main import dbtRunner
+
+    target_path, _ = dbt_paths(settings)
+    with _environment(settings):
+        try:
+            outcome = dbtRunner().invoke(dbt_args(settings, ["docs", "generate"]))
+        finally:
+            _release_duckdb()
+    if not outcome.success:
+        raise PipelineFailure(f"dbt docs generate failed: {outcome.exception or 'see dbt.log'}")
+    return target_path / "index.html"
