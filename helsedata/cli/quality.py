@@ -1,11 +1,57 @@
-"""`helsedata quality` (placeholder until its issue lands)."""
+"""`helsedata quality`: run the GX suites on every raw table and mart, store results and labels."""
+
+from __future__ import annotations
 
 import click
 
-from helsedata.errors import PipelineFailure
+from helsedata.cli import emit, error_body, json_option, settings
 
 
 @click.command(name="quality")
-def quality() -> None:
-    """Not built yet."""
-    raise PipelineFailure("'helsedata quality' is not built yet")
+@json_option
+@click.option("--dataset", "datasets", multiple=True, metavar="SCHEMA.TABLE",
+              help="Check only this dataset (repeatable), e.g. raw.vft_mottakere. Default: all.")
+def quality(as_json: bool, datasets: tuple[str, ...]) -> None:
+    """Run the quality suites (Great Expectations on DuckDB) and label each dataset.
+
+    Writes quality.results and quality.labels in the warehouse and the HTML report
+    $HELSEDATA_HOME/reports/quality.html. Exit code 0 when every critical check passes, 1 when a
+    critical check fails (publication of what depends on it is then blocked), 2 on bad input
+    (unknown dataset, no warehouse).
+    """
+    from quality import run_quality
+
+    run = run_quality(settings(), datasets=datasets or None)
+    failed = run.failed_critical
+    if as_json:
+        body = run.to_dict()
+        if failed:
+            message = f"{len(failed)} critical check(s) failed"
+            body.update({k: v for k, v in error_body(message, 1, [
+                f"{r.dataset}: {r.check}" for r in failed]).items() if k != "ok"})
+        emit(body, True, "")
+    else:
+        _print_table(run)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _print_table(run) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Quality run {run.run_id}")
+    table.add_column("dataset")
+    table.add_column("label")
+    table.add_column("failed checks")
+    for d in run.datasets:
+        failed = ", ".join(f"{r.check} ({r.severity}"
+                           + (f", {r.unexpected_percent:.3g} %" if r.unexpected_percent is not None else "") + ")"
+                           for r in d.failed()) or "—"
+        table.add_row(d.dataset, d.label.label, failed)
+    console = Console(width=160)
+    console.print(table)
+    console.print(f"Report: {run.report_path}")
+    if not run.ok:
+        console.print(f"[bold red]{len(run.failed_critical)} critical check(s) failed[/]: publication of "
+                      "dependent datasets is blocked (helsedata publish --override-quality-gate --reason TEXT).")

@@ -1,0 +1,331 @@
+"""One quality run: every spec through GX on DuckDB → results, labels, history, HTML report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helsedata.config import Settings
+from helsedata.errors import ConfigurationError, PipelineFailure
+from helsedata.warehouse import read_only, writer
+from quality import catalogue, store
+from quality.labels import Label, Outcome, grade
+from quality.specs import DatasetSpec, all_specs, spec_by_name
+from quality.suites import MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query
+
+#: Failing rows kept per check, as examples for the report.
+EXAMPLE_ROWS = 5
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+
+
+@dataclass
+class CheckResult:
+    dataset: str
+    check: str
+    category: str
+    context: str
+    severity: str
+    threshold: float
+    passed: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    unexpected_percent: float | None = None
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class DatasetResult:
+    dataset: str
+    exists: bool
+    results: list[CheckResult]
+    label: Label
+    documentation: float | None
+    age_days: float | None
+    newest_data: str | None = None
+
+    def failed(self, severity: str | None = None) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed and (severity is None or r.severity == severity)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "exists": self.exists, "label": self.label.label,
+                "reasons": list(self.label.reasons), "documentation": self.documentation,
+                "age_days": self.age_days, "newest_data": self.newest_data,
+                "checks": len(self.results),
+                "failed": [r.to_dict() for r in self.failed()]}
+
+
+@dataclass
+class QualityRun:
+    run_id: str
+    computed_at: dt.datetime
+    datasets: list[DatasetResult]
+    report_path: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return [r for d in self.datasets for r in d.results]
+
+    @property
+    def failed_critical(self) -> list[CheckResult]:
+        return [r for r in self.results if r.severity == "critical" and not r.passed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_critical
+
+    def dataset(self, name: str) -> DatasetResult:
+        return next(d for d in self.datasets if d.dataset == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "run_id": self.run_id, "computed_at": self.computed_at.isoformat(),
+                "report": self.report_path, "seconds": round(self.seconds, 3),
+                "datasets": [d.to_dict() for d in self.datasets]}
+
+
+# --------------------------------------------------------------------------- GX
+
+def gx_context():
+    """An in-memory GX context: no files, no analytics, no progress bars."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(), analytics_enabled=False,
+                               progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def validate(specs: Sequence[DatasetSpec], warehouse, read_only_engine: bool = True) -> dict[str, list[CheckResult]]:
+    """Run the GX suites of ``specs`` against the DuckDB file ``warehouse``; checks run in DuckDB."""
+    import great_expectations as gx
+    import sqlalchemy as sa
+
+    from quality.gx_duckdb import add_warehouse_datasource
+
+    context = gx_context()
+    datasource = add_warehouse_datasource(context, warehouse, read_only=read_only_engine)
+    engine = datasource.get_execution_engine()
+    out: dict[str, list[CheckResult]] = {}
+    try:
+        for n, spec in enumerate(specs):
+            results: list[CheckResult] = []
+            for asset_name in dict.fromkeys(c.asset for c in spec.checks):
+                query = asset_query(spec, asset_name)
+                asset = datasource.add_query_asset(name=f"a{n}_{asset_name}", query=query)
+                batch = asset.add_batch_definition_whole_table("all")
+                suite = context.suites.add(build_suite(spec, asset_name))
+                definition = context.validation_definitions.add(
+                    gx.ValidationDefinition(name=f"v{n}_{asset_name}", data=batch, suite=suite))
+                result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLE_ROWS}
+                if asset_name == "rows" and spec.example_columns:
+                    result_format["unexpected_index_column_names"] = list(spec.example_columns)
+                elif asset_name == "periods":
+                    result_format["unexpected_index_column_names"] = ["grp", "latest_period", "n_latest", "n_previous"]
+                validation = definition.run(result_format=result_format)
+                results += _results(spec, asset_name, validation.results,
+                                    lambda sql: [dict(r._mapping) for r in engine.execute_query(sa.text(sql)).fetchall()],
+                                    query)
+            out[spec.name] = results
+    finally:
+        # Release every DuckDB connection GX opened (the execution engine's and the one the
+        # datasource used to test assets) so the warehouse can be opened for writing.
+        engine.close()
+        datasource.get_engine().dispose()
+    return out
+
+
+def _results(spec: DatasetSpec, asset: str, gx_results, fetch, query: str) -> list[CheckResult]:
+    by_name = {c.name: c for c in spec.checks if c.asset == asset}
+    row_count = next((r.result.get("observed_value") for r in gx_results
+                      if r.expectation_config.type == "expect_table_row_count_to_be_between"), None)
+    out = []
+    for r in gx_results:
+        check = by_name[r.expectation_config.meta["check"]]
+        res = CheckResult(spec.name, check.name, check.category, check.context, check.severity, check.threshold,
+                          passed=bool(r.success), description=check.description)
+        info = r.exception_info or {}
+        if info.get("raised_exception") or any(isinstance(v, dict) and v.get("raised_exception") for v in info.values()):
+            messages = [info.get("exception_message")] + [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+            res.error = ("; ".join(dict.fromkeys(m for m in messages if m)) or "check could not run")[:500]
+            res.passed = False
+            out.append(res)
+            continue
+        result = r.result or {}
+        if check.kind in MAP_KINDS:
+            res.unexpected_count = result.get("unexpected_count")
+            res.element_count = result.get("element_count")
+            res.unexpected_percent = result.get("unexpected_percent")
+            res.examples = _examples(result, spec)
+        elif check.kind == "rows":
+            res.unexpected_count = int(result.get("observed_value") or 0)
+            res.element_count = row_count
+            res.unexpected_percent = (100.0 * res.unexpected_count / row_count) if row_count else (
+                100.0 if res.unexpected_count else 0.0)
+            res.passed = res.unexpected_percent <= check.threshold
+            if res.unexpected_count:
+                res.examples = fetch(rows_query(check, f"({query}) as batch") + f" limit {EXAMPLE_ROWS}")
+        elif check.kind in ("schema_equals", "schema_contains"):
+            expected = set(expected_column_types(spec))
+            observed = set(result.get("observed_value") or [])
+            missing, extra = sorted(expected - observed), sorted(observed - expected)
+            if check.kind == "schema_contains":
+                extra = []
+            res.unexpected_count = len(missing) + len(extra)
+            res.element_count = len(expected)
+            res.unexpected_percent = 100.0 * res.unexpected_count / max(1, len(expected))
+            res.examples = [{"missing_or_wrong_type": m} for m in missing] + [{"unexpected": e} for e in extra]
+        else:  # table-level: row count
+            res.element_count = result.get("observed_value")
+            res.unexpected_count = 0 if res.passed else 1
+        res.examples = [_scrub(e) for e in res.examples[:EXAMPLE_ROWS]]
+        out.append(res)
+    return out
+
+
+def _examples(result: dict, spec: DatasetSpec) -> list[dict]:
+    if result.get("partial_unexpected_index_list"):
+        return list(result["partial_unexpected_index_list"])
+    return [v if isinstance(v, dict) else {"value": v} for v in result.get("partial_unexpected_list") or []]
+
+
+def _scrub(example: dict) -> dict:
+    """Examples carry lineage keys and checked values only; mask anything shaped like an identity number."""
+    clean = {}
+    for key, value in example.items():
+        if key == "fodselsnummer":
+            continue
+        if isinstance(value, str) and _ELEVEN_DIGITS.search(value):
+            value = _ELEVEN_DIGITS.sub("<11 digits masked>", value)
+        if key == "_file_sha256" and isinstance(value, str):
+            value = value[:12]
+        clean[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+    return clean
+
+
+# --------------------------------------------------------------------------- the run
+
+def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: dt.datetime | None = None,
+                report: bool = True, manifest_path: Path | None = None) -> QualityRun:
+    """Run every suite (or those of ``datasets``), store results and labels, write the HTML report.
+
+    ``manifest_path`` points at another dbt manifest (tests); by default the project's.
+    Returns the run; callers decide what a failing critical check means (the CLI exits 1,
+    :func:`quality.gate` blocks publication).
+    """
+    import time
+
+    started = time.perf_counter()
+    if not settings.warehouse.exists():
+        raise ConfigurationError(f"No warehouse at {settings.warehouse}; ingest or build first "
+                                 "(helsedata ingest / helsedata run --demo).")
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    today = now.date()
+    specs = [spec_by_name(d, today) for d in datasets] if datasets else list(all_specs(today))
+    run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+    import duckdb
+
+    try:
+        with read_only(settings.warehouse) as con:
+            columns = _table_columns(con)
+            loads = _last_loads(con)
+            newest = {s.name: _newest_data(con, s) for s in specs if s.name in columns}
+    except duckdb.IOException as e:  # another process holds the writer lock
+        raise PipelineFailure(f"The warehouse {settings.warehouse} is in use by another writer "
+                              f"(DuckDB allows one at a time); try again when it is done. ({e})") from e
+    present = [s for s in specs if s.name in columns]
+    checked = validate(present, settings.warehouse) if present else {}
+
+    manifest = catalogue.load_manifest(manifest_path or catalogue.MANIFEST)
+    dataset_results = []
+    for spec in specs:
+        exists = spec.name in columns
+        results = checked.get(spec.name) or [CheckResult(
+            spec.name, "table_exists", "completeness", "verification", "critical", 0.0, passed=False,
+            error=f"table {spec.name} does not exist", description="The dataset exists in the warehouse.")]
+        docs = catalogue.documentation(spec.name, columns.get(spec.name, [c for c, _ in spec.columns]), manifest)
+        age = _age_days(spec.name, loads, manifest, now)
+        label = grade([Outcome(r.check, r.category, r.severity, r.passed) for r in results],
+                      docs.completeness, age)
+        dataset_results.append(DatasetResult(spec.name, exists, results, label, round(docs.completeness, 4),
+                                             None if age is None else round(age, 2), newest.get(spec.name)))
+    run = QualityRun(run_id, now, dataset_results)
+    with writer(settings.warehouse) as con:
+        store.write_run(con, run)
+    if report:
+        from quality.report import write_report
+
+        run.report_path = str(write_report(settings, run))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _table_columns(con) -> dict[str, list[str]]:
+    rows = con.execute("select table_schema, table_name, column_name from information_schema.columns "
+                       "order by table_schema, table_name, ordinal_position").fetchall()
+    out: dict[str, list[str]] = {}
+    for schema, table, column in rows:
+        out.setdefault(f"{schema}.{table}", []).append(column)
+    return out
+
+
+def _last_loads(con) -> dict[str, dt.datetime]:
+    """Newest successful load per raw dataset: ingest.manifest, else the rows' own _loaded_at."""
+    loads: dict[str, dt.datetime] = {}
+    try:
+        for source, finished in con.execute("select source, max(finished_at) from ingest.manifest "
+                                            "where status = 'loaded' group by source").fetchall():
+            loads[f"raw.{source}"] = finished
+    except Exception:  # noqa: BLE001 - no manifest yet: fall back to the rows
+        pass
+    from ingestion.sources import SOURCES
+
+    for source in SOURCES.values():
+        if source.raw_table not in loads:
+            try:
+                value = con.execute(f"select max(_loaded_at) from {source.raw_table}").fetchone()[0]
+            except Exception:  # noqa: BLE001 - table or column missing
+                value = None
+            if value is not None:
+                loads[source.raw_table] = value
+    return loads
+
+
+def _newest_data(con, spec: DatasetSpec) -> str | None:
+    if not spec.data_date:
+        return None
+    try:
+        value = con.execute(f"select max({spec.data_date}) from {spec.name}").fetchone()[0]
+    except Exception:  # noqa: BLE001
+        return None
+    return None if value is None else str(value)
+
+
+def _age_days(dataset: str, loads: dict[str, dt.datetime], manifest, now: dt.datetime) -> float | None:
+    """Age of the newest load of ``dataset``; a mart is as old as its stalest raw input."""
+    if dataset.startswith("raw."):
+        sources = [dataset]
+    else:
+        from ingestion.sources import SOURCES
+
+        sources = catalogue.upstream_raw(dataset, [s.raw_table for s in SOURCES.values()], manifest)
+    ages = []
+    for source in sources:
+        if source not in loads:
+            return None
+        loaded = loads[source]
+        if getattr(loaded, "tzinfo", None) is not None:
+            loaded = loaded.astimezone(dt.UTC).replace(tzinfo=None)
+        ages.append((now - loaded).total_seconds() / 86400)
+    return max(ages) if ages else None

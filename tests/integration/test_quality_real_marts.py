@@ -1,0 +1,49 @@
+"""The quality run on marts built by the real dbt project from real ingested demo data.
+
+Reuses the session-wide demo build of ``test_dbt_build.py`` (built once per session, shared by
+xdist workers) and works on a *copy* of its warehouse, so quality writes never touch it.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from helsedata.config import Settings
+from helsedata.errors import PipelineFailure
+from quality import catalogue, gate, run_quality
+from tests.integration.test_dbt_build import demo_build  # noqa: F401 - session fixture
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def built(demo_build, tmp_path):  # noqa: F811
+    source, _ = demo_build
+    settings = Settings(home=tmp_path / "home").ensure()
+    shutil.copy(source.warehouse, settings.warehouse)
+    return settings
+
+
+def test_real_marts_and_raw_tables_pass_every_critical_check(built):
+    run = run_quality(built)
+    assert {d.dataset for d in run.datasets if d.exists} == {d.dataset for d in run.datasets}
+    assert not [(r.dataset, r.check, r.error) for r in run.results if r.error]
+    assert run.ok, [(r.dataset, r.check, r.unexpected_percent, r.examples[:2]) for r in run.failed_critical]
+    mart = run.dataset("marts.mart_indicator_values")
+    assert mart.documentation > 0.5  # documented in dbt_project/models/marts
+    assert mart.label.label in {"silver", "gold", "platinum"}
+
+
+def test_gate_blocks_real_downstream_models_by_dbt_lineage(built):
+    with duckdb.connect(str(built.warehouse)) as con:
+        con.execute("update raw.vft_mottakere set tjenestetype = 1 where random() < 0.2")
+    run_quality(built, datasets=["raw.vft_mottakere"], report=False)
+    with pytest.raises(PipelineFailure, match="raw.vft_mottakere: critical check 'tjenestetype_in_codelist'"):
+        gate(built)
+    if catalogue.load_manifest() is not None:
+        downstream = catalogue.downstream("raw.vft_mottakere", catalogue.load_manifest())
+        assert "marts.mart_indicator_values" in downstream
+        assert any(d.startswith("staging.") for d in downstream)

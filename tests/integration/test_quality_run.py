@@ -1,0 +1,160 @@
+"""The quality run on a real DuckDB warehouse in tmp_path: defects caught, labels, gate, history."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import duckdb
+import pytest
+
+from helsedata.errors import PipelineFailure, UserInputError
+from quality import gate, run_quality
+from quality.gate import OVERRIDE_ACTION
+from quality.testing import DEFECTS, build_warehouse, full_manifest
+
+
+@pytest.fixture
+def warehouse(settings):
+    build_warehouse(settings)
+    return settings
+
+
+def _break(settings, sql: str) -> None:
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(sql)
+
+
+def test_clean_warehouse_passes_every_check_and_stores_history(warehouse):
+    run = run_quality(warehouse)
+    assert run.ok, [(r.dataset, r.check, r.error, r.unexpected_percent) for r in run.results if not r.passed]
+    assert not [r for r in run.results if not r.passed]
+    with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
+        stored = con.execute("select count(*), count(distinct dataset) from quality.results where run_id = ?",
+                             [run.run_id]).fetchone()
+        labels = dict(con.execute("select dataset, label from quality.latest_labels").fetchall())
+    assert stored == (len(run.results), 7)
+    assert set(labels) == {d.dataset for d in run.datasets}
+    assert "raw.vft_mottakere" in labels and "marts.mart_indicator_values" in labels
+    assert set(labels.values()) <= {"bronze", "silver", "gold", "platinum"}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_kind_of_defect_is_caught_by_its_check(warehouse, defect):
+    dataset, sql, check = DEFECTS[defect]
+    _break(warehouse, sql)
+    run = run_quality(warehouse, datasets=[dataset], report=False)
+    result = next(r for r in run.results if r.check == check)
+    assert not result.passed, result
+    assert result.category == defect.split("/")[0]
+    assert result.error is None
+    assert result.unexpected_count and result.unexpected_count > 0
+    assert result.unexpected_percent > result.threshold
+    assert result.examples, "a failing check shows examples of failing rows"
+    assert not re.search(r"(?<!\d)\d{11}(?!\d)", json.dumps(result.examples, default=str)), "no identity numbers"
+
+
+def test_unexpected_counts_are_exact(warehouse):
+    _break(warehouse, "update raw.kpr_kontakter set kontaktform = 'brevdue' where _line_number % 10 = 0")
+    with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
+        total, bad = con.execute("select count(*), count(*) filter (_line_number % 10 = 0) from raw.kpr_kontakter").fetchone()
+    run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    result = next(r for r in run.results if r.check == "kontaktform_in_codelist")
+    assert (result.unexpected_count, result.element_count) == (bad, total)
+    assert result.examples[0]["_line_number"] % 10 == 0  # lineage identifies the failing row
+
+
+def test_missing_dataset_still_gets_bronze_and_fails_critically(settings):
+    build_warehouse(settings)
+    _break(settings, "drop table marts.mart_indicator_status")
+    run = run_quality(settings, datasets=["marts.mart_indicator_status"], report=False)
+    dataset = run.dataset("marts.mart_indicator_status")
+    assert (dataset.exists, dataset.label.label) == (False, "bronze")
+    assert [r.check for r in run.failed_critical] == ["table_exists"]
+
+
+def test_labels_move_down_and_up_with_the_data(warehouse, tmp_path):
+    manifest = full_manifest(warehouse, tmp_path / "manifest.json")
+
+    def label() -> str:
+        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False, manifest_path=manifest)
+        return run.dataset("raw.kpr_kontakter").label.label
+
+    assert label() == "platinum"
+    _break(warehouse, DEFECTS["plausibility/row_count_band"][1])      # a warning check fails
+    assert label() == "silver"
+    _break(warehouse, DEFECTS["conformance/codelist"][1])              # a critical check fails
+    assert label() == "bronze"
+    build_warehouse(warehouse)                                          # data fixed upstream
+    assert label() == "platinum"
+    with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
+        history = [r[0] for r in con.execute("select label from quality.labels where dataset = 'raw.kpr_kontakter' "
+                                             "order by computed_at").fetchall()]
+    assert history == ["platinum", "silver", "bronze", "platinum"]
+
+
+def test_stale_loads_lower_the_label(settings, tmp_path):
+    import datetime as dt
+
+    build_warehouse(settings, loaded_at=dt.datetime(2020, 1, 1))
+    manifest = full_manifest(settings, tmp_path / "manifest.json")
+    run = run_quality(settings, datasets=["raw.vft_mottakere"], report=False, manifest_path=manifest)
+    label = run.dataset("raw.vft_mottakere").label
+    assert label.label == "silver"
+    assert any("days old" in r for r in label.reasons)
+
+
+def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
+    _break(warehouse, DEFECTS["conformance/codelist"][1])
+    run_quality(warehouse, report=False)
+    with pytest.raises(PipelineFailure) as failure:
+        gate(warehouse)
+    message = str(failure.value)
+    assert "raw.kpr_kontakter" in message and "kontaktform_in_codelist" in message and "10 %" in message
+    assert "marts.mart_indicator_values" in message and "marts.mart_indicator_status" in message
+    assert "raw.registry_reporting" not in message.split("Blocked from publication:")[1]
+
+
+@pytest.mark.parametrize(("reason", "actor"), [(None, "dq-lead"), ("", "dq-lead"), ("because", "dq-lead"),
+                                              ("Known coding error, fixed next delivery", None)])
+def test_gate_override_needs_a_real_reason_and_an_actor(warehouse, reason, actor):
+    _break(warehouse, DEFECTS["conformance/codelist"][1])
+    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    expected = PipelineFailure if reason is None else UserInputError
+    with pytest.raises(expected):
+        gate(warehouse, override_reason=reason, actor=actor)
+    assert not warehouse.state_db.exists() or not _audit_actions(warehouse)
+
+
+def test_gate_override_is_audited(warehouse):
+    _break(warehouse, DEFECTS["conformance/codelist"][1])
+    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    decision = gate(warehouse, override_reason="Known coding error, fixed next delivery", actor="dq-lead")
+    assert decision.overridden and decision.open
+    assert "marts.mart_indicator_values" in decision.blocked
+    actions = _audit_actions(warehouse)
+    assert [a["action"] for a in actions] == [OVERRIDE_ACTION]
+    details = json.loads(actions[0]["details"])
+    assert actions[0]["actor"] == "dq-lead"
+    assert details["reason"] == "Known coding error, fixed next delivery"
+    assert details["blockers"][0]["check"] == "kontaktform_in_codelist"
+    from privacy.audit import verify
+
+    assert verify(warehouse).ok
+
+
+def test_gate_is_open_when_critical_checks_pass(warehouse):
+    _break(warehouse, DEFECTS["plausibility/row_count_band"][1])  # warnings do not block
+    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    decision = gate(warehouse)
+    assert decision.open and not decision.overridden and not decision.blocked
+
+
+def _audit_actions(settings) -> list[dict]:
+    with sqlite3.connect(settings.state_db) as con:
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute("select actor, action, details from audit_log order by seq")]
+        except sqlite3.OperationalError:
+            return []
