@@ -280,6 +280,16 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
     return result
 
 
+#: The models that carry quality labels into the marts: rebuilt after each quality run, because
+#: the quality run checks the marts the first build made and so can only label them afterwards.
+QUALITY_LABEL_SELECTION = ("int_indicator_input_labels+",)
+
+
+def refresh_quality_labels(settings: Settings, progress: bool = True) -> BuildResult:
+    """Rebuild the marts' ``input_quality_label`` from the newest ``quality.labels``."""
+    return build(settings, select=QUALITY_LABEL_SELECTION, progress=progress)
+
+
 def generate_docs(settings: Settings) -> Path:
     """``dbt docs generate``: the documentation site (index.html, catalog.json) under target/.
 

@@ -74,9 +74,11 @@ def main(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 success, 2 bad input or refusal, 1 failure."""
     as_json = "--json" in argv
     try:
-        cli.main(args=list(argv), prog_name="helsedata", standalone_mode=False,
-                 obj=Settings.from_environ(environ))
-        return 0
+        code = cli.main(args=list(argv), prog_name="helsedata", standalone_mode=False,
+                        obj=Settings.from_environ(environ))
+        # A command that already printed its output and only sets the exit code raises
+        # click.exceptions.Exit(n); in non-standalone mode click returns n instead of raising.
+        return code if isinstance(code, int) else 0
     except HelsedataError as e:
         return _fail(f"{type(e).__name__}: {e}", e.exit_code, as_json)
     except click.exceptions.Exit as e:

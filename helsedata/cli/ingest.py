@@ -1,11 +1,55 @@
-"""`helsedata ingest` (placeholder until its issue lands)."""
+"""`helsedata ingest SOURCE FILE...` — validate, pseudonymise and load extract files (design §6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 
-from helsedata.errors import PipelineFailure
+from helsedata.cli import json_option, settings
 
 
 @click.command(name="ingest")
-def ingest() -> None:
-    """Not built yet."""
-    raise PipelineFailure("'helsedata ingest' is not built yet")
+@click.argument("source")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@json_option
+@click.option("--encoding", default=None, metavar="ENC",
+              help="Text encoding of the files (default utf-8), e.g. latin-1 for older municipal systems.")
+@click.option("--demo", is_flag=True,
+              help="Create a random pseudonymisation key under HELSEDATA_HOME/keys if none exists (demo installs only).")
+def ingest(source: str, files: tuple[Path, ...], as_json: bool, encoding: str | None, demo: bool) -> None:
+    """Validate, pseudonymise and load extract FILES of SOURCE into raw.SOURCE.
+
+    SOURCE is one of kpr_kontakter, kpr_tjenester, vft_mottakere, registry_reporting. Rows that
+    break a rule go to ingest.quarantine with the rule's name; a file that cannot be used at all
+    (wrong header, wrong encoding, empty) is rejected whole. A file already loaded (same sha256)
+    is skipped. The pseudonymisation key comes from HELSEDATA_PSEUDONYM_KEY (hex) or
+    HELSEDATA_HOME/keys/pseudonym.key.
+
+    With --json, one JSON object per file is printed, one per line. Exit code 0 when every file
+    was loaded or skipped, 2 when any file was rejected.
+    """
+    from ingestion import ingest_files
+
+    results = ingest_files(settings(), source, files, encoding=encoding, demo=demo, progress=not as_json)
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            click.echo(_describe(result))
+        if result.status == "rejected":
+            click.echo(f"rejected: {result.error}", err=True)
+    if any(r.status == "rejected" for r in results):
+        raise click.exceptions.Exit(2)
+
+
+def _describe(result) -> str:
+    if result.status == "skipped_duplicate":
+        return f"{result.file}: skipped, already loaded (sha256 {result.sha256[:12]}…)"
+    if result.status == "rejected":
+        return f"{result.file}: REJECTED — {result.error}"
+    reasons = ", ".join(f"{rule} {n}" for rule, n in sorted(result.quarantine_reasons.items()))
+    return (f"{result.file}: loaded {result.rows_loaded:,} of {result.rows_read:,} rows into raw.{result.source}"
+            + (f"; quarantined {result.rows_quarantined:,} ({reasons})" if result.rows_quarantined else ""))

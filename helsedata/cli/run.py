@@ -1,11 +1,93 @@
-"""`helsedata run` (placeholder until its issue lands)."""
+"""``helsedata run``: every step of the platform, in order, as one command."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
 
 import click
+from rich.console import Console
 
-from helsedata.errors import PipelineFailure
+from helsedata.cli import emit, json_option, settings
+
+#: Default demo size: 1 % of Norway (about 1.6 million contact rows over 2017–2024).
+DEFAULT_DEMO_SCALE = 0.01
 
 
 @click.command(name="run")
-def run() -> None:
-    """Not built yet."""
-    raise PipelineFailure("'helsedata run' is not built yet")
+@click.option("--demo", is_flag=True,
+              help="First generate synthetic extracts into the landing folder (and a demo pseudonymisation key).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1), default=DEFAULT_DEMO_SCALE,
+              show_default=True, help="With --demo: share of the national population to generate (1 = all of Norway).")
+@click.option("--seed", type=int, default=0, show_default=True, help="With --demo: random seed of the generator.")
+@json_option
+def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
+    """Run all steps in order: [demo data →] ingest → build → quality → labels → publish.
+
+    Ingests every new extract file in HELSEDATA_HOME/landing/<source>/ (files already loaded are
+    skipped), builds the dbt marts, runs the quality suites, carries the new quality labels
+    into the marts, and publishes the disclosure-controlled tables and the HTML report. Stops at the first step that fails,
+    naming the file, model or check.
+    """
+    from helsedata import pipeline
+
+    cfg = settings().ensure()
+    console = Console(stderr=True, quiet=as_json)
+    summary: dict[str, Any] = {"home": str(cfg.home), "steps": {}}
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        console.rule(f"[bold]{name}")
+        started = time.perf_counter()
+        result = action()
+        summary["steps"][name] = {"seconds": round(time.perf_counter() - started, 1)}
+        return result
+
+    if demo:
+        files = step("demo-data", lambda: pipeline.demo_to_landing(cfg, scale, seed, progress=not as_json))
+        summary["steps"]["demo-data"]["files"] = sum(len(v) for v in files.values())
+
+    def ingest_all() -> list[dict[str, Any]]:
+        results = []
+        for source in pipeline.SOURCES:
+            loaded = pipeline.ingest_landing(cfg, source, demo=demo, progress=not as_json)
+            pipeline.raise_for_rejected(source, loaded)
+            results += [pipeline.result_json(r) for r in loaded]
+        return results
+
+    ingested = step("ingest", ingest_all)
+    summary["steps"]["ingest"].update(
+        files=len(ingested),
+        rows_loaded=sum(r["rows_loaded"] for r in ingested),
+        rows_quarantined=sum(r["rows_quarantined"] for r in ingested),
+    )
+    step("build", lambda: _build(cfg, as_json))
+    step("quality", lambda: _quality(cfg))
+    step("labels", lambda: _refresh_labels(cfg, as_json))
+    step("publish", lambda: _publish(cfg))
+    summary["ok"] = True
+    emit(summary, as_json, f"Done. Warehouse: {cfg.warehouse}\nReports: {cfg.reports}")
+
+
+def _build(cfg, as_json: bool) -> Any:
+    from helsedata.build import build
+
+    return build(cfg, progress=not as_json)
+
+
+def _refresh_labels(cfg, as_json: bool) -> Any:
+    from helsedata.build import refresh_quality_labels
+
+    return refresh_quality_labels(cfg, progress=not as_json)
+
+
+def _quality(cfg) -> Any:
+    import quality
+
+    return quality.run_quality(cfg)
+
+
+def _publish(cfg) -> Any:
+    from helsedata.publish import publish
+
+    return publish(cfg)

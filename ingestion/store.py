@@ -1,0 +1,265 @@
+"""The warehouse side of ingestion: manifest and quarantine tables, the load transaction, duplicates.
+
+Everything a file changes — its ``raw.*`` rows, its ``ingest.quarantine`` rows and its
+``ingest.manifest`` row — is written inside one DuckDB transaction (:class:`FileLoad`), so a crash
+or ``kill -9`` at any point leaves the warehouse as if the file had never been seen, and a rerun
+loads it completely. The two duplicate rules run at the end as set operations in DuckDB over the
+whole file and the rows already in ``raw``, which keeps Python's memory bounded whatever the file
+size (DuckDB spills to disk beyond its memory limit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from helsedata.errors import PipelineFailure
+from ingestion.pseudonym import PseudonymKey
+from ingestion.rules import DETAIL_COLUMN, HASH_PREFIX, RULE_COLUMN, VALUES_COLUMN
+from ingestion.sources import Source, raw_columns, raw_table_ddl
+
+MANIFEST_DDL = """create table if not exists ingest.manifest (
+  file_sha256 VARCHAR PRIMARY KEY,
+  file_name VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,          -- loaded | rejected
+  encoding VARCHAR,
+  rows_read BIGINT NOT NULL,
+  rows_loaded BIGINT NOT NULL,
+  rows_quarantined BIGINT NOT NULL,
+  quarantine_reasons JSON,          -- rule -> count
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP NOT NULL,
+  error VARCHAR                     -- why a rejected file was rejected
+)"""
+
+QUARANTINE_DDL = """create table if not exists ingest.quarantine (
+  file_name VARCHAR NOT NULL,
+  file_sha256 VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  line_number BIGINT NOT NULL,
+  rule VARCHAR NOT NULL,
+  detail VARCHAR NOT NULL,
+  offending_values JSON NOT NULL,   -- the row; identity numbers only as keyed hashes
+  quarantined_at TIMESTAMP NOT NULL
+)"""
+
+#: Lineage column: when the file's load began (all its rows share it; visible from commit on).
+#: dbt source freshness reads it.
+LOADED_AT = "_loaded_at"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    con.execute(MANIFEST_DDL)
+    con.execute(QUARANTINE_DDL)
+    con.execute(raw_table_ddl(source))
+
+
+def manifest_status(con: duckdb.DuckDBPyConnection, file_sha256: str) -> str | None:
+    row = con.execute("select status from ingest.manifest where file_sha256 = ?", [file_sha256]).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+
+
+class FileLoad:
+    """One file's load; call :meth:`begin`, :meth:`add_batch`..., :meth:`finish`, or :meth:`abort`.
+
+    Good rows go straight into ``raw.<source>`` inside the open transaction (invisible to other
+    connections until commit). At the end the duplicate rules find the rows to take out again:
+
+    1. every row of the file gets DuckDB's 64-bit ``hash()`` of its columns — cheap to group and
+       join, unlike eight string columns;
+    2. only rows whose hash occurs twice in the file, or also among other files' rows, are
+       compared column by column (``is not distinct from``), so a hash collision never
+       quarantines a row that is not an exact duplicate;
+    3. the duplicates are copied to ``ingest.quarantine`` and deleted from ``raw``.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, file_name: str, file_sha256: str,
+                 encoding: str, started_at: dt.datetime, key: PseudonymKey):
+        self.con, self.source = con, source
+        self.file_name, self.file_sha256 = file_name, file_sha256
+        self.encoding, self.started_at, self.key = encoding, started_at, key
+        self.rows_read = 0
+        self.rows_inserted = 0
+        #: Every raw column except lineage: person_id, derived and data columns.
+        self._data_columns = [c.name for c in raw_columns(source) if not c.name.startswith("_")]
+        self._has_loaded_at = LOADED_AT in [c.name for c in raw_columns(source)]
+
+    def begin(self) -> None:
+        self.con.begin()
+
+    def add_batch(self, rows_read: int, good: pl.DataFrame, bad: pl.DataFrame) -> None:
+        self.rows_read += rows_read
+        if good.height:
+            self.con.register("ingest_batch_good", good)
+            loaded_at = ", ?::TIMESTAMP as _loaded_at" if self._has_loaded_at else ""
+            self.con.execute(f"insert into {self.source.raw_table} by name select *{loaded_at} from ingest_batch_good",
+                             [self.started_at] if self._has_loaded_at else [])
+            self.con.unregister("ingest_batch_good")
+            self.rows_inserted += good.height
+        if bad.height:
+            self.con.register("ingest_batch_bad", bad)
+            self.con.execute(
+                f"""insert into ingest.quarantine
+                    select ?, ?, ?, _line_number, {RULE_COLUMN}, {DETAIL_COLUMN}, {VALUES_COLUMN}, ?
+                    from ingest_batch_bad""",
+                [self.file_name, self.file_sha256, self.source.name, self.started_at],
+            )
+            self.con.unregister("ingest_batch_bad")
+
+    def finish(self) -> FileCounts:
+        """Run the duplicate rules, reconcile, write the manifest row and commit."""
+        duplicates = self._quarantine_duplicates()
+        counts = self._counts()
+        if counts.rows_read != counts.rows_loaded + counts.rows_quarantined or \
+                counts.rows_loaded != self.rows_inserted - duplicates:
+            raise PipelineFailure(
+                f"{self.file_name}: reconciliation failed: read {counts.rows_read} != loaded {counts.rows_loaded}"
+                f" + quarantined {counts.rows_quarantined}; nothing was loaded"
+            )
+        self._write_manifest("loaded", counts, error=None)
+        self._drop_temp()
+        self.con.commit()
+        return counts
+
+    def abort(self) -> None:
+        """Undo everything this file wrote (the transaction never committed)."""
+        try:
+            self.con.rollback()
+        except duckdb.Error:  # no transaction left to roll back (e.g. the connection failed)
+            pass
+
+    def _quarantine_duplicates(self) -> int:
+        """Quarantine and delete this file's exact duplicates; return how many."""
+        if not self.rows_inserted:
+            return 0
+        raw, cols = self.source.raw_table, self._data_columns
+
+        def row_hash(alias: str) -> str:
+            return f"hash({', '.join(f'{alias}.{c}' for c in cols)})"
+
+        def same(a: str, b: str) -> str:
+            return " and ".join(f"{a}.{c} is not distinct from {b}.{c}" for c in cols)
+
+        this_file = [self.file_sha256]
+        self.con.execute(f"""create temp table ingest_hashes as
+            select r._line_number, {row_hash("r")} as h from {raw} r where r._file_sha256 = ?""", this_file)
+        # Within the file: rows whose hash repeats, then exact comparison among those few.
+        self.con.execute(f"""create temp table ingest_repeats as
+            select r.* from {raw} r semi join (
+                select h from temp.ingest_hashes group by h having count(*) > 1) c on {row_hash("r")} = c.h
+            where r._file_sha256 = ?""", this_file)
+        self.con.execute(f"""create temp table ingest_firsts as
+            select {", ".join(cols)}, min(_line_number) as first_line from temp.ingest_repeats group by all""")
+        # Across files: other files' rows with a hash this file has, then exact comparison. An
+        # exact duplicate lies within this file's range of every required column, so those
+        # ranges let DuckDB skip whole row groups of other files (zonemaps) before hashing —
+        # yearly files hardly overlap in their dates.
+        ranges, bounds = self._column_ranges()
+        self.con.execute(f"""create temp table ingest_others as
+            select r.* from {raw} r semi join temp.ingest_hashes t on {row_hash("r")} = t.h
+            where r._file_sha256 <> ? {ranges}""", [*this_file, *bounds])
+        self.con.execute(f"""create temp table ingest_duplicates as
+            select d._line_number, 'duplicate_in_file' as rule, 'exact duplicate of line ' || f.first_line as detail
+            from temp.ingest_repeats d join temp.ingest_firsts f on {same("d", "f")}
+            where d._line_number <> f.first_line
+            union all
+            select t._line_number, 'duplicate_in_warehouse',
+                   'exact duplicate of line ' || arg_min(o._line_number, (o._file_sha256, o._line_number))
+                   || ' of already loaded file ' || min(o._file_sha256)
+            from (select * from {raw} r semi join temp.ingest_others o on {same("r", "o")}
+                  where r._file_sha256 = ?) t
+            join temp.ingest_others o on {same("t", "o")}
+            where t._line_number not in (select d._line_number from temp.ingest_repeats d
+                                         join temp.ingest_firsts f on {same("d", "f")} where d._line_number <> f.first_line)
+            group by t._line_number""", this_file)
+        [(duplicates,)] = self.con.execute("select count(*) from temp.ingest_duplicates").fetchall()
+        if not duplicates:
+            return 0
+        hashes = self._quarantine_hashes_of_duplicates()
+        self.con.register("ingest_person_hashes", hashes)
+        self.con.execute(
+            f"""insert into ingest.quarantine
+                select ?, ?, ?, d._line_number, d.rule, d.detail, {self._values_json()}, ?
+                from temp.ingest_duplicates d
+                join (select * from {raw} where _file_sha256 = ?) s using (_line_number)
+                {"left join ingest_person_hashes h on h.person_id = s.person_id" if self.source.has_identity_number else ""}""",
+            [self.file_name, self.file_sha256, self.source.name, self.started_at, self.file_sha256],
+        )
+        self.con.unregister("ingest_person_hashes")
+        self.con.execute(f"""delete from {raw} where _file_sha256 = ?
+                             and _line_number in (select _line_number from temp.ingest_duplicates)""", this_file)
+        return duplicates
+
+    def _column_ranges(self) -> tuple[str, list]:
+        """SQL ``and r.c between ? and ?`` for this file's required columns, and the bounds."""
+        required = [c.name for c in self.source.columns if c.required and c.name != "fodselsnummer"]
+        row = self.con.execute(
+            f"select {', '.join(f'min({c}), max({c})' for c in required)} from {self.source.raw_table} "
+            "where _file_sha256 = ?", [self.file_sha256]).fetchone()
+        sql = "".join(f" and r.{c} between ? and ?" for c in required)
+        return sql, list(row)
+
+    def _quarantine_hashes_of_duplicates(self) -> pl.DataFrame:
+        """person_id → quarantine hash, for the persons on duplicate rows (usually few)."""
+        if not self.source.has_identity_number:
+            return pl.DataFrame({"person_id": [], "qhash": []}, schema={"person_id": pl.String, "qhash": pl.String})
+        person_ids = self.con.execute(
+            f"""select distinct s.person_id from temp.ingest_duplicates d
+                join (select * from {self.source.raw_table} where _file_sha256 = ?) s using (_line_number)""",
+            [self.file_sha256],
+        ).pl()["person_id"]
+        return pl.DataFrame({"person_id": person_ids, "qhash": self.key.quarantine_hashes_of_pseudonyms(person_ids)})
+
+    def _values_json(self) -> str:
+        """The extract's columns as JSON text, with the identity number as its quarantine hash."""
+        parts = []
+        for column in self.source.columns:
+            if column.name == "fodselsnummer":
+                parts.append(f"'fodselsnummer', '{HASH_PREFIX}' || h.qhash")
+            else:
+                parts.append(f"'{column.name}', s.{column.name}::VARCHAR")
+        return f"json_object({', '.join(parts)})"
+
+    def _counts(self) -> FileCounts:
+        [(loaded,)] = self.con.execute(f"select count(*) from {self.source.raw_table} where _file_sha256 = ?",
+                                       [self.file_sha256]).fetchall()
+        reasons = dict(self.con.execute(
+            "select rule, count(*) from ingest.quarantine where file_sha256 = ? group by rule order by rule",
+            [self.file_sha256],
+        ).fetchall())
+        return FileCounts(self.rows_read, loaded, sum(reasons.values()), reasons)
+
+    def _write_manifest(self, status: str, counts: FileCounts, error: str | None) -> None:
+        write_manifest(self.con, self.file_sha256, self.file_name, self.source.name, status, self.encoding,
+                       counts, self.started_at, error)
+
+    def _drop_temp(self) -> None:
+        for table in ("ingest_hashes", "ingest_repeats", "ingest_firsts", "ingest_others", "ingest_duplicates"):
+            self.con.execute(f"drop table if exists temp.{table}")
+
+
+def write_manifest(con: duckdb.DuckDBPyConnection, file_sha256: str, file_name: str, source: str, status: str,
+                   encoding: str, counts: FileCounts, started_at: dt.datetime, error: str | None) -> None:
+    """Insert or replace the file's manifest row (a rejected file may later load, same sha256)."""
+    con.execute(
+        "insert or replace into ingest.manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_sha256, file_name, source, status, encoding, counts.rows_read, counts.rows_loaded,
+         counts.rows_quarantined, json.dumps(counts.quarantine_reasons), started_at, now(), error],
+    )
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,102 @@
+"""`helsedata ingest` end to end through the real CLI: JSON shape (design §6) and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingestion.testing import valid_row, write_extract, write_valid_extract
+
+KEYS = ["file", "source", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons"]
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch):
+    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", "ef" * 32)
+
+
+def lines(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_json_is_one_object_per_file_with_the_contract_keys(run_cli, tmp_path):
+    good = write_valid_extract(tmp_path / "good.csv", "kpr_tjenester", 5)
+    mixed = write_extract(tmp_path / "mixed.csv", "kpr_tjenester",
+                          [valid_row("kpr_tjenester", 10), {**valid_row("kpr_tjenester", 11), "kommunenummer": "0302"}])
+    result = run_cli("ingest", "kpr_tjenester", good, mixed, "--json")
+    assert result.exit_code == 0, result.stderr
+    first, second = lines(result)
+    assert list(first) == KEYS and list(second) == KEYS
+    assert first["status"] == "loaded" and first["rows_loaded"] == 5 and len(first["sha256"]) == 64
+    assert second["file"] == str(mixed) and second["source"] == "kpr_tjenester"
+    assert (second["rows_read"], second["rows_loaded"], second["rows_quarantined"]) == (2, 1, 1)
+    assert second["quarantine_reasons"] == {"kommunenummer_invalid": 1}
+
+    again = run_cli("ingest", "kpr_tjenester", good, "--json")
+    assert again.exit_code == 0
+    assert lines(again)[0]["status"] == "skipped_duplicate"
+
+
+def test_rejected_file_exits_2_and_still_reports_every_file(run_cli, tmp_path):
+    good = write_valid_extract(tmp_path / "good.csv", "vft_mottakere", 3)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hei;hallo\n1;2\n", encoding="utf-8")
+    result = run_cli("ingest", "vft_mottakere", bad, good, "--json")
+    assert result.exit_code == 2
+    rejected, loaded = lines(result)
+    assert list(rejected) == [*KEYS, "error"]
+    assert rejected["status"] == "rejected" and str(bad) in rejected["error"] and "header" in rejected["error"]
+    assert loaded["status"] == "loaded"
+    assert "rejected:" in result.stderr
+
+
+def test_human_output_names_counts_and_rules(run_cli, tmp_path):
+    path = write_extract(tmp_path / "r.csv", "registry_reporting",
+                         [valid_row("registry_reporting", 1), {**valid_row("registry_reporting", 2), "forventet": "-3"}])
+    result = run_cli("ingest", "registry_reporting", path)
+    assert result.exit_code == 0, result.stderr
+    assert "loaded 1 of 2 rows into raw.registry_reporting" in result.stdout
+    assert "count_negative 1" in result.stdout
+
+
+def test_latin_1_option(run_cli, tmp_path):
+    path = write_extract(tmp_path / "l.csv", "kpr_kontakter",
+                         [{**valid_row("kpr_kontakter", 1), "tjenesteyter": "legevakt"}, {**valid_row("kpr_kontakter", 2), "kontaktform": "møte"}],
+                         encoding="latin-1")
+    assert run_cli("ingest", "kpr_kontakter", path, "--json").exit_code == 2
+    result = run_cli("ingest", "kpr_kontakter", path, "--json", "--encoding", "latin-1")
+    assert result.exit_code == 0
+    assert lines(result)[0]["quarantine_reasons"] == {"code_not_in_list": 1}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ingest", "no_such_source", "{file}", "--json"], "Unknown source 'no_such_source'"),
+    (["ingest", "kpr_kontakter", "{missing}", "--json"], "does not exist"),
+    (["ingest", "kpr_kontakter", "{file}", "--encoding", "utf-16", "--json"], "not supported"),
+])
+def test_bad_invocations_exit_2_with_the_error_shape(run_cli, tmp_path, args, message):
+    file = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 1)
+    argv = [a.format(file=file, missing=tmp_path / "missing.csv") for a in args]
+    result = run_cli(*argv)
+    assert result.exit_code == 2
+    body = json.loads(result.stdout)
+    assert body["ok"] is False and body["status"] == 2 and message in body["error"]
+
+
+def test_missing_key_exits_2_and_demo_fixes_it(run_cli, tmp_path, monkeypatch, home):
+    monkeypatch.delenv("HELSEDATA_PSEUDONYM_KEY")
+    path = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 2)
+    result = run_cli("ingest", "kpr_kontakter", path)
+    assert result.exit_code == 2
+    assert "ConfigurationError" in result.stderr and "--demo" in result.stderr
+    demo = run_cli("ingest", "kpr_kontakter", path, "--demo", "--json")
+    assert demo.exit_code == 0 and lines(demo)[0]["status"] == "loaded"
+    assert (home / "keys" / "pseudonym.key").exists()
+
+
+def test_help_documents_every_option(run_cli):
+    result = run_cli("ingest", "--help")
+    assert result.exit_code == 0
+    for option in ("--json", "--encoding", "--demo"):
+        assert option in result.stdout

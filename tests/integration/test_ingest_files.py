@@ -1,0 +1,222 @@
+"""Whole files: rejections, encodings, idempotence, reconciliation, crash safety, no raw numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from helsedata.errors import ConfigurationError
+from ingestion import ingest_files
+from ingestion.testing import extract_text, valid_row, write_extract, write_valid_extract
+
+TODAY = dt.date(2025, 6, 1)
+KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": "cd" * 32}
+HEADER = "fodselsnummer;kommunenummer;kontaktdato;tjenesteyter;kontaktform"
+
+
+def ingest(settings, paths, source="kpr_kontakter", **kwargs):
+    kwargs.setdefault("environ", KEY_ENV)
+    return ingest_files(settings, source, paths, progress=False, today=TODAY, **kwargs)
+
+
+def query(settings, sql, params=()):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def mixed_rows(n: int) -> list:
+    """n rows where every 7th breaks a rule and every 11th repeats the row before it."""
+    rows: list = []
+    for i in range(n):
+        row = valid_row("kpr_kontakter", i)
+        if i % 7 == 3:
+            row = {**row, "kontaktform": "brev"}
+        if i % 11 == 5 and rows:
+            row = rows[-1]
+        rows.append(row)
+    return rows
+
+
+REJECTIONS = [
+    ("empty", b"", "the file is empty"),
+    ("only blank", b"\n", "the file is empty"),
+    ("missing column", b"fodselsnummer;kommunenummer;kontaktdato;tjenesteyter\n", "missing ['kontaktform']"),
+    ("extra column", (HEADER + ";merknad\n").encode(), "unexpected ['merknad']"),
+    ("repeated column", (HEADER + ";kontaktform\n").encode(), "repeated ['kontaktform']"),
+    ("not delimited", b"fodselsnummer,kommunenummer,kontaktdato\n1,2,3\n", "not a semicolon-separated extract"),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+    ("NUL in data", (HEADER + "\n").encode() + b"1;2\x00;3;4;5\n", "line 2 contains NUL bytes"),
+    ("latin-1 undeclared", (HEADER + "\n" + extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 1)]).split("\n")[1]
+                            + "\n13888012235;0301;2024-01-01;B\u00e6rum;video\n").encode("latin-1"),
+     "line 3 is not valid utf-8 (byte 0xe6) — if the file is Latin-1"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), [r[1:] for r in REJECTIONS], ids=[r[0] for r in REJECTIONS])
+def test_unusable_file_is_rejected_whole(settings, tmp_path, content, reason):
+    path = tmp_path / "in" / "bad.csv"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    [result] = ingest(settings, [path])
+    assert result.status == "rejected"
+    assert str(path) in result.error and reason in result.error
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (0, 0, 0)
+    assert result.to_json()["error"] == result.error
+    assert query(settings, "select status, error from ingest.manifest") == [("rejected", result.error)]
+    assert query(settings, "select count(*) from raw.kpr_kontakter") == [(0,)]
+    assert query(settings, "select count(*) from ingest.quarantine") == [(0,)]
+
+
+def test_rejected_file_does_not_stop_the_others(settings, tmp_path):
+    good = write_extract(tmp_path / "good.csv", "kpr_kontakter", [valid_row("kpr_kontakter", 1)])
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    results = ingest(settings, [bad, good])
+    assert [r.status for r in results] == ["rejected", "loaded"]
+
+
+def test_declared_latin_1_is_decoded_and_a_rejected_file_can_then_load(settings, tmp_path):
+    row = {**valid_row("kpr_kontakter", 1), "tjenesteyter": "Bærum"}
+    path = write_extract(tmp_path / "latin1.csv", "kpr_kontakter", [valid_row("kpr_kontakter", 0), row], encoding="latin-1")
+    [first] = ingest(settings, [path])
+    assert first.status == "rejected" and "--encoding latin-1" in first.error
+    [second] = ingest(settings, [path], encoding="latin-1")
+    assert (second.status, second.sha256) == ("loaded", first.sha256)
+    assert second.quarantine_reasons == {"code_not_in_list": 1}
+    [(detail, values)] = query(settings, "select detail, offending_values from ingest.quarantine")
+    assert "Bærum" in detail and '"tjenesteyter":"Bærum"' in values
+    assert query(settings, "select status, error from ingest.manifest") == [("loaded", None)]
+
+
+def test_utf8_with_bom_and_crlf_loads(settings, tmp_path):
+    text = extract_text("kpr_kontakter", [valid_row("kpr_kontakter", i) for i in range(3)]).replace("\n", "\r\n")
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    [result] = ingest(settings, [path])
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 0)
+
+
+def test_same_file_twice_is_skipped(settings, tmp_path):
+    path = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 50)
+    copy = tmp_path / "copy_of_a.csv"
+    copy.write_bytes(path.read_bytes())
+    first, again, renamed = ingest(settings, [path, path, copy])
+    assert (first.status, first.rows_loaded) == ("loaded", 50)
+    for skipped in (again, renamed):
+        assert skipped.to_json() == {**first.to_json(), "file": skipped.file, "status": "skipped_duplicate", "rows_read": 0,
+                                     "rows_loaded": 0, "rows_quarantined": 0, "quarantine_reasons": {}}
+    [later] = ingest(settings, [path])
+    assert later.status == "skipped_duplicate"
+    assert query(settings, "select count(*) from raw.kpr_kontakter") == [(50,)]
+    assert query(settings, "select count(*) from ingest.manifest") == [(1,)]
+
+
+@pytest.mark.parametrize("batch_bytes", [300, 4096, 1 << 24])
+def test_rows_reconcile_whatever_the_batch_size(settings, tmp_path, batch_bytes):
+    path = write_extract(tmp_path / "mixed.csv", "kpr_kontakter", mixed_rows(400))
+    [result] = ingest(settings, [path], environ={**KEY_ENV, "HELSEDATA_INGEST_BATCH_BYTES": str(batch_bytes)})
+    assert result.rows_read == 400 == result.rows_loaded + result.rows_quarantined
+    rows = mixed_rows(400)
+    bad = sum(r["kontaktform"] == "brev" for r in rows)
+    good = [tuple(r.values()) for r in rows if r["kontaktform"] != "brev"]
+    assert result.quarantine_reasons == {"code_not_in_list": bad, "duplicate_in_file": len(good) - len(set(good))}
+    [(raw, lines)] = query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter")
+    [(quarantined,)] = query(settings, "select count(*) from ingest.quarantine")
+    assert (raw, lines, quarantined) == (result.rows_loaded, result.rows_loaded, result.rows_quarantined)
+    manifest = query(settings, "select rows_read, rows_loaded, rows_quarantined from ingest.manifest")
+    assert manifest == [(400, result.rows_loaded, result.rows_quarantined)]
+    all_lines = query(settings, "select _line_number from raw.kpr_kontakter union all select line_number from ingest.quarantine")
+    assert sorted(n for (n,) in all_lines) == list(range(2, 402))
+
+
+def test_person_columns_are_derived_and_pseudonymised(settings, tmp_path):
+    row = valid_row("kpr_kontakter", 0)  # synthetic number, born 1940-01-01, individual 000: K
+    path = write_extract(tmp_path / "one.csv", "kpr_kontakter", [row])
+    ingest(settings, [path])
+    [(person_id, year, sex)] = query(settings, "select person_id, fodselsaar, kjonn from raw.kpr_kontakter")
+    assert (year, sex) == (1940, "K")
+    assert len(person_id) == 64 and int(person_id, 16) >= 0 and person_id != row["fodselsnummer"]
+
+
+def test_missing_key_is_a_configuration_error_that_says_how_to_fix_it(settings, tmp_path):
+    path = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 2)
+    with pytest.raises(ConfigurationError, match="HELSEDATA_PSEUDONYM_KEY.*--demo"):
+        ingest(settings, [path], environ={})
+    assert not settings.warehouse.exists()
+
+
+def test_demo_creates_a_private_key_once(settings, tmp_path):
+    path = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 2)
+    ingest(settings, [path], environ={}, demo=True)
+    key_file = settings.keys / "pseudonym.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    [again] = ingest(settings, [write_valid_extract(tmp_path / "b.csv", "kpr_kontakter", 2, start=5)], environ={})
+    assert again.status == "loaded" and key_file.read_text() == key
+
+
+def test_no_raw_identity_number_anywhere_under_helsedata_home(settings, tmp_path):
+    rows = mixed_rows(300) + [{**valid_row("kpr_kontakter", 1), "kommunenummer": valid_row("kpr_kontakter", 2)["fodselsnummer"]},
+                              f"{valid_row('kpr_kontakter', 3)['fodselsnummer']};0301"]
+    numbers = {r["fodselsnummer"] for r in rows if isinstance(r, dict)}
+    path = write_extract(tmp_path / "in" / "extract.csv", "kpr_kontakter", rows)
+    [result] = ingest(settings, [path], environ={**KEY_ENV, "HELSEDATA_INGEST_BATCH_BYTES": "2000"})
+    assert result.rows_quarantined > 40
+    # Everything in the warehouse, as text…
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+        dump = "\n".join(str(con.execute(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables)
+    assert [n for n in numbers if n in dump] == []
+    # …and every byte of every file under HELSEDATA_HOME (warehouse, WAL, keys, logs).
+    files = [p for p in settings.home.rglob("*") if p.is_file()]
+    assert settings.warehouse in files
+    for file in files:
+        content = file.read_bytes()
+        assert [n for n in numbers if n.encode() in content] == [], file
+
+
+def test_kill_mid_load_leaves_nothing_and_a_rerun_completes(settings, tmp_path):
+    """kill -9 inside the file's transaction, then rerun: exact counts, no duplicates."""
+    n = 6000
+    path = write_valid_extract(tmp_path / "big.csv", "kpr_kontakter", n)
+    env = {**os.environ, **KEY_ENV, "HELSEDATA_HOME": str(settings.home),
+           "HELSEDATA_INGEST_BATCH_BYTES": "20000", "HELSEDATA_TEST_PAUSE_AFTER_BATCH": "0.5"}
+    process = subprocess.Popen([sys.executable, "-m", "helsedata", "ingest", "kpr_kontakter", str(path), "--json"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if "paused after batch 3" in line:
+                break
+            assert line or process.poll() is None, "ingest ended before it could be killed"
+        else:
+            pytest.fail("ingest never reached batch 3")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    assert query(settings, "select count(*) from raw.kpr_kontakter") == [(0,)]
+    assert query(settings, "select count(*) from ingest.manifest") == [(0,)]
+    assert query(settings, "select count(*) from ingest.quarantine") == [(0,)]
+
+    [result] = ingest(settings, [path])
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", n, n, 0)
+    assert query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter") == [(n, n)]
+    assert query(settings, "select status, rows_loaded from ingest.manifest") == [("loaded", n)]
+
+
+def test_header_only_file_loads_zero_rows(settings, tmp_path):
+    path = write_extract(tmp_path / "none.csv", "registry_reporting", [])
+    [result] = ingest(settings, [path], source="registry_reporting")
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 0, 0, 0)

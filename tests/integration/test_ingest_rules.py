@@ -1,0 +1,141 @@
+"""Each row rule, on a crafted file: the bad line is quarantined under its named rule.
+
+Every case is one valid row (``ingestion.testing.valid_row``) with a few fields changed, written
+after a valid first row, and ingested into a real DuckDB warehouse in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion import RULES, ingest_files
+from ingestion.fnr import with_check_digits
+from ingestion.testing import VALID_ORGNR, valid_row, write_extract
+
+TODAY = dt.date(2025, 6, 1)
+KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": "ab" * 32}
+
+# (case id, source, changed fields or a raw line, expected rule or None when the row must load)
+CASES = [
+    ("too few fields", "kpr_kontakter", "13888012235;0301;2024-01-01", "field_count"),
+    ("too many fields", "kpr_kontakter", "13888012235;0301;2024-01-01;fastlege;video;x", "field_count"),
+    ("blank line", "kpr_kontakter", "", "field_count"),
+    ("missing fnr", "kpr_kontakter", {"fodselsnummer": ""}, "required_missing"),
+    ("missing date", "kpr_tjenester", {"startdato": ""}, "required_missing"),
+    ("fnr 10 digits", "kpr_kontakter", {"fodselsnummer": "1388801223"}, "fnr_format"),
+    ("fnr letters", "kpr_kontakter", {"fodselsnummer": "1388801223X"}, "fnr_format"),
+    ("fnr check digit", "kpr_kontakter", {"fodselsnummer": "13888012236"}, "fnr_check_digits"),
+    ("fnr 30 February", "kpr_kontakter", {"fodselsnummer": with_check_digits("300280123")}, "fnr_birth_date"),
+    ("D-number accepted", "kpr_kontakter", {"fodselsnummer": with_check_digits("530180123")}, None),
+    ("H-number accepted", "kpr_kontakter", {"fodselsnummer": with_check_digits("134180124")}, None),
+    ("date not ISO", "kpr_kontakter", {"kontaktdato": "01.03.2024"}, "date_invalid"),
+    ("impossible date", "kpr_kontakter", {"kontaktdato": "2024-02-30"}, "date_invalid"),
+    ("bad end date", "kpr_tjenester", {"sluttdato": "2024-13-01"}, "date_invalid"),
+    ("integer text", "kpr_tjenester", {"tjenestetype": "seks"}, "integer_invalid"),
+    ("count decimal", "registry_reporting", {"mottatt": "9.5"}, "integer_invalid"),
+    ("boolean", "vft_mottakere", {"via_vkp": "kanskje"}, "boolean_invalid"),
+    ("boolean ja", "vft_mottakere", {"via_vkp": "ja"}, None),
+    ("periode day", "registry_reporting", {"periode": "2024-03-01"}, "periode_invalid"),
+    ("periode month 13", "registry_reporting", {"periode": "2024-13"}, "periode_invalid"),
+    ("tjenesteyter unknown", "kpr_kontakter", {"tjenesteyter": "tannlege"}, "code_not_in_list"),
+    ("kontaktform unknown", "kpr_kontakter", {"kontaktform": "brev"}, "code_not_in_list"),
+    ("tjenestetype unknown", "kpr_tjenester", {"tjenestetype": "999"}, "code_not_in_list"),
+    ("not welfare technology", "vft_mottakere", {"tjenestetype": "1"}, "code_not_in_list"),
+    ("register unknown", "registry_reporting", {"register": "XYZ"}, "code_not_in_list"),
+    ("contact tomorrow", "kpr_kontakter", {"kontaktdato": "2025-06-02"}, "date_in_future"),
+    ("end in future", "kpr_tjenester", {"sluttdato": "2026-01-01"}, "date_in_future"),
+    ("periode in future", "registry_reporting", {"periode": "2025-07"}, "date_in_future"),
+    ("kommune never existed", "kpr_kontakter", {"kommunenummer": "0302"}, "kommunenummer_invalid"),
+    ("kommune lost leading zero", "kpr_kontakter", {"kommunenummer": "301"}, "kommunenummer_invalid"),
+    ("kommune ended 2020", "kpr_kontakter", {"kommunenummer": "1141", "kontaktdato": "2024-05-01"}, "kommunenummer_invalid"),
+    ("kommune valid then", "kpr_kontakter", {"kommunenummer": "1141", "kontaktdato": "2019-05-01"}, None),
+    ("vft kommune on start", "vft_mottakere", {"kommunenummer": "1507", "startdato": "2024-02-01"}, "kommunenummer_invalid"),
+    ("unit kommune ended", "registry_reporting", {"rapporteringsenhet": "1141", "periode": "2021-03"}, "rapporteringsenhet_invalid"),
+    ("unit kommune valid then", "registry_reporting", {"rapporteringsenhet": "1141", "periode": "2019-03"}, None),
+    ("unit orgnr valid", "registry_reporting", {"rapporteringsenhet": VALID_ORGNR}, None),
+    ("unit orgnr check digit", "registry_reporting", {"rapporteringsenhet": "974760674"}, "rapporteringsenhet_invalid"),
+    ("end before start", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
+    ("vft end before start", "vft_mottakere", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
+    ("one-day episode", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-03-01"}, None),
+    ("negative count", "registry_reporting", {"forventet": "-1"}, "count_negative"),
+    ("digital over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "6", "mottatt_innen_frist": "1"}, "count_inconsistent"),
+    ("on time over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "1", "mottatt_innen_frist": "6"}, "count_inconsistent"),
+    ("over-delivery allowed", "registry_reporting", {"forventet": "3", "mottatt": "9"}, None),
+]
+
+
+def _line(source: str, change: dict[str, str] | str, serial: int) -> dict[str, str] | str:
+    return change if isinstance(change, str) else {**valid_row(source, serial), **change}
+
+
+def _ingest(settings, source: str, path: Path):
+    return ingest_files(settings, source, [path], progress=False, environ=KEY_ENV, today=TODAY)[0]
+
+
+@pytest.mark.parametrize(("source", "change", "rule"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_row_rule(settings, tmp_path, source, change, rule):
+    path = write_extract(tmp_path / "extract.csv", source, [valid_row(source, 1), _line(source, change, 2)])
+    result = _ingest(settings, source, path)
+    assert result.status == "loaded", result.error
+    assert result.rows_read == 2
+    expected = {rule: 1} if rule else {}
+    assert result.quarantine_reasons == expected
+    assert (result.rows_loaded, result.rows_quarantined) == ((1, 1) if rule else (2, 0))
+    if rule:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            line, got, detail, values = con.execute(
+                "select line_number, rule, detail, offending_values from ingest.quarantine").fetchone()
+        assert (line, got) == (3, rule)
+        assert detail
+        assert isinstance(json.loads(values), dict)
+
+
+def test_every_rule_has_a_case():
+    covered = {c[3] for c in CASES if c[3]} | {"duplicate_in_file", "duplicate_in_warehouse"}
+    assert covered == set(RULES)
+
+
+def test_every_rule_is_documented():
+    doc = (Path(__file__).parents[2] / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    assert [name for name in RULES if f"`{name}`" not in doc] == []
+
+
+def test_duplicates_within_and_across_files_keep_the_first(settings, tmp_path):
+    a, b, c = (valid_row("kpr_tjenester", i) for i in range(3))
+    first = write_extract(tmp_path / "first.csv", "kpr_tjenester", [a, b, a, a])
+    second = write_extract(tmp_path / "second.csv", "kpr_tjenester", [c, b])
+    r1, r2 = (_ingest(settings, "kpr_tjenester", p) for p in (first, second))
+    assert (r1.rows_loaded, r1.quarantine_reasons) == (2, {"duplicate_in_file": 2})
+    assert (r2.rows_loaded, r2.quarantine_reasons) == (1, {"duplicate_in_warehouse": 1})
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        kept = con.execute("select _line_number from raw.kpr_tjenester where _file_sha256 = ? order by 1",
+                           [r1.sha256]).fetchall()
+        details = con.execute("select line_number, detail from ingest.quarantine order by file_name, line_number").fetchall()
+    assert kept == [(2,), (3,)]
+    assert details[:2] == [(4, "exact duplicate of line 2"), (5, "exact duplicate of line 2")]
+    assert details[2][0] == 3 and r1.sha256 in details[2][1]
+
+
+def test_quarantine_never_holds_an_identity_number(settings, tmp_path):
+    number = valid_row("kpr_kontakter", 7)["fodselsnummer"]
+    rows = [
+        {**valid_row("kpr_kontakter", 7), "tjenesteyter": "tannlege"},
+        {**valid_row("kpr_kontakter", 7), "kommunenummer": number},  # shifted into another column
+        f"{number};0301",  # too few fields
+        valid_row("kpr_kontakter", 7), valid_row("kpr_kontakter", 7),  # duplicate
+    ]
+    path = write_extract(tmp_path / "extract.csv", "kpr_kontakter", rows)
+    result = _ingest(settings, "kpr_kontakter", path)
+    assert result.rows_quarantined == 4
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        text = json.dumps(con.execute("select * from ingest.quarantine").fetchall(), default=str)
+        person_ids = {r[0] for r in con.execute("select person_id from raw.kpr_kontakter").fetchall()}
+        hashes = {json.loads(r[0])["fodselsnummer"] for r in con.execute("select offending_values from ingest.quarantine").fetchall()}
+    assert number not in text
+    assert len(hashes) == 1 and next(iter(hashes)).startswith("keyed-hash:")
+    assert not {h.removeprefix("keyed-hash:") for h in hashes} & person_ids  # not joinable with raw
