@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # One command for the tests: install, then run the whole suite (unit, integration, functional).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The report tests render pages in a real headless browser (Debian's chromium).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

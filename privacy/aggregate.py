@@ -1,0 +1,184 @@
+"""Person-bounded aggregation in DuckDB — the exact part of a release, never returned to users.
+
+Two steps, so that a DP query costs about what an exact ``GROUP BY`` costs:
+
+1. **Bounded extract (once per data load).** For each dataset, a DuckDB file under
+   ``HELSEDATA_HOME/room_cache/`` holds the dataset's view with at most ``k`` rows per person
+   and *without* ``person_id``. The k rows kept are the first in an order fixed by each row's own
+   content (``order by hash(columns), columns``), so which rows survive is a deterministic
+   function of that person's rows alone — not of physical row order or thread scheduling, which
+   other people's rows could influence. Hence adding or removing one person changes the extract
+   by at most k rows — the stability OpenDP's ``unit_of(contributions=k)`` (or
+   ``truncate_per_group(k)`` with an identifier) assumes. Rows equal in every dataset column are
+   interchangeable, so ties do not matter. The file name carries a fingerprint of
+   the dataset definition, ``k`` and the raw table's lineage (row count and xor of
+   ``hash(_file_sha256, _line_number)``); a new load gives a new fingerprint and a rebuild.
+   Building is serialised by a file lock and published by an atomic rename.
+2. **Per query.** A plain ``GROUP BY`` on the extract (values clipped to the query bounds, nulls
+   dropped). Groups whose key is not in the public domains are discarded before the measurement;
+   missing public keys are filled with zero by the caller, so every public key is released.
+
+Dropping non-public keys after the truncation (rather than before) is equally private — a row
+filter keeps "≤ k rows per person" — and only costs utility for people with invalid codes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from helsedata.errors import ConfigurationError
+from privacy.catalogue import Dataset, domain
+
+#: Folder (under HELSEDATA_HOME) of the bounded extracts.
+CACHE_DIR = "room_cache"
+
+STATISTICS = ("count", "sum", "mean", "quantile")
+
+
+@dataclass(frozen=True)
+class AggregateSpec:
+    dataset: Dataset
+    by: tuple[str, ...]
+    statistic: str
+    column: str | None = None
+    bounds: tuple[int, int] | None = None
+
+
+def bounded_sql(ds: Dataset) -> str:
+    """The bounded extract of a dataset: ≤ k rows per person, ``person_id`` dropped.
+
+    >>> from privacy.catalogue import get_dataset
+    >>> sql = bounded_sql(get_dataset("vft_mottakere"))
+    >>> "having count(*) > 4" in sql, "order by hash(aar, " in sql, sql.endswith("<= 4")
+    (True, True, True)
+    """
+    columns = ", ".join([c.name for c in ds.group_by] + list(ds.numeric))
+    k = ds.rows_per_person
+    # People with ≤ k rows keep them all; only the few above k need the (costly) window.
+    return (
+        f"with s as ({ds.select_sql}),\n"
+        f"heavy as (select person_id from s group by person_id having count(*) > {k})\n"
+        "select * exclude (person_id) from s anti join heavy using (person_id)\n"
+        "union all\n"
+        "select * exclude (person_id) from (select * from s semi join heavy using (person_id))"
+        f" qualify row_number() over (partition by person_id order by hash({columns}), {columns}) <= {k}"
+    )
+
+
+def aggregate_sql(spec: AggregateSpec) -> str:
+    """The per-query aggregation over the bounded extract (table ``bounded``).
+
+    >>> from privacy.catalogue import get_dataset
+    >>> aggregate_sql(AggregateSpec(get_dataset("vft_mottakere"), ("kjonn",), "count"))
+    'select kjonn, count(*)::bigint as n from bounded group by kjonn'
+    """
+    if spec.statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic {spec.statistic!r}")
+    ds = spec.dataset
+    key_cols = [ds.group_column(c).name for c in spec.by]
+    where = ""
+    value = ""
+    if spec.statistic != "count":
+        if spec.column is None or spec.bounds is None:
+            raise ValueError(f"a {spec.statistic} needs a column and bounds")
+        col = ds.numeric_column(spec.column)
+        lo, hi = (int(b) for b in spec.bounds)
+        value = f"least(greatest(cast({col} as bigint), {lo}), {hi})"
+        where = f" where {col} is not null"
+    aggregates = {
+        "count": "count(*)::bigint as n",
+        "sum": f"count(*)::bigint as n, sum({value})::bigint as s",
+        "mean": f"count(*)::bigint as n, sum({value})::bigint as s",
+        "quantile": f"count(*)::bigint as n, list({value}) as vs",
+    }[spec.statistic]
+    keys = ", ".join(key_cols)
+    group = f" group by {keys}" if key_cols else ""
+    return f"select {keys + ', ' if key_cols else ''}{aggregates} from bounded{where}{group}"
+
+
+def key_domains(spec: AggregateSpec) -> list[tuple[str, ...]]:
+    return [domain(spec.dataset.group_column(c).domain) for c in spec.by]
+
+
+def _connect(path: Path | None = None):
+    import duckdb
+
+    con = duckdb.connect(str(path) if path else ":memory:")
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
+    """The current bounded extract of ``ds`` (built when the raw table or definition changed)."""
+    import duckdb
+
+    if not warehouse.exists():
+        raise ConfigurationError(f"no warehouse at {warehouse}; run 'helsedata ingest' (or 'helsedata run --demo') first")
+    cache = warehouse.parent / CACHE_DIR
+    cache.mkdir(exist_ok=True)
+    con = _connect()
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        con.execute("use wh")
+        con.execute("begin transaction")  # one snapshot for the fingerprint and the build
+        try:
+            fingerprint = con.execute(
+                f"select count(*), bit_xor(hash(_file_sha256, _line_number)) from {ds.table}").fetchone()
+        except duckdb.CatalogException:
+            raise ConfigurationError(f"dataset {ds.name!r} is not loaded ({ds.table} is missing)") from None
+        key = hashlib.sha256(f"{bounded_sql(ds)}|{fingerprint}".encode()).hexdigest()[:20]
+        path = cache / f"{ds.name}-{key}.duckdb"
+        if path.exists():
+            return path
+        with (cache / f"{ds.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.exists():
+                return path
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.unlink(missing_ok=True)
+            con.execute(f"attach '{tmp}' as extract")
+            con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
+            con.execute("commit")
+            con.execute("detach extract")
+            os.replace(tmp, path)
+            for old in cache.glob(f"{ds.name}-*.duckdb"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        return path
+    finally:
+        con.close()
+
+
+def run_aggregate(warehouse: Path, spec: AggregateSpec) -> dict[tuple[str, ...], tuple]:
+    """Exact bounded aggregates of the **public** keys present: ``{key tuple: (n, s | values)}``."""
+    path = bounded_extract(warehouse, spec.dataset)
+    con = _connect()
+    try:
+        con.execute(f"attach '{path}' as extract (read_only)")
+        con.execute("use extract")
+        rows = con.execute(aggregate_sql(spec)).fetchall()
+    finally:
+        con.close()
+    public = [frozenset(d) for d in key_domains(spec)]
+    width = len(spec.by)
+    return {
+        tuple(r[:width]): tuple(r[width:])
+        for r in rows
+        if all(r[i] in public[i] for i in range(width))
+    }
+
+
+def all_keys(domains: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+    """Every combination of public keys, in a stable order.
+
+    >>> all_keys([("K", "M"), ("2024",)])
+    [('K', '2024'), ('M', '2024')]
+    """
+    import itertools
+
+    return [tuple(k) for k in itertools.product(*domains)]

@@ -1,0 +1,195 @@
+"""DP queries against a real DuckDB warehouse and SQLite ledger (privacy/room.py end to end)."""
+
+import multiprocessing
+from fractions import Fraction
+
+import duckdb
+import pytest
+
+from helsedata.errors import RefusedError
+from privacy import audit
+from privacy.budget import parse_epsilon
+from privacy.catalogue import domain
+from privacy.room import QueryRequest, budget, export_applications, query
+from privacy.state import connect
+from privacy.testing import kontakter_rows, permit, person, spend_worker, vft_rows, write_rows
+
+#: A category that is in no public domain, carried by exactly one person.
+PLANTED_KOMMUNE = "9999"
+PLANTED_TJENESTETYPE = 99
+
+
+@pytest.fixture
+def warehouse(settings):
+    rows = vft_rows(300, seed=1)
+    # one person with an invalid kommune and an invalid service code, and a heavy user
+    rows.append((person(10_000), 1950, "K", PLANTED_KOMMUNE, 6, rows[0][5], None, True))
+    rows.append((person(10_001), 1950, "M", "0301", PLANTED_TJENESTETYPE, rows[0][5], None, False))
+    rows += [(person(10_002), 1940, "K", "0301", 6, rows[0][5], None, True)] * 50
+    write_rows(settings.warehouse, "vft_mottakere", rows)
+    write_rows(settings.warehouse, "kpr_kontakter", kontakter_rows(200, seed=2))
+    return settings
+
+
+def req(pid, by=("kjonn",), statistic="count", epsilon="0.1", **kw):
+    return QueryRequest(pid, "forsker", kw.pop("dataset", "vft_mottakere"), tuple(by), statistic,
+                        parse_epsilon(epsilon), **kw)
+
+
+def ledger(settings):
+    return connect(settings.state_db).execute("select count(*) from ledger").fetchone()[0]
+
+
+def test_every_public_key_appears_and_nothing_else(warehouse):
+    pid = permit(warehouse, epsilon="10")
+    result = query(warehouse, req(pid, by=("kommunenummer", "tjenestetype")))
+    keys = {(r["kommunenummer"], r["tjenestetype"]) for r in result["rows"]}
+    assert keys == {(k, t) for k in domain("kommunenummer") for t in domain("vft_tjenestetype")}
+    assert len(result["rows"]) == 357 * 4
+
+
+@pytest.mark.parametrize("statistic", ["count", "sum", "mean", "quantile"])
+def test_planted_single_person_category_never_appears(warehouse, statistic):
+    pid = permit(warehouse, epsilon="10")
+    extra = {} if statistic == "count" else {"column": "alder", "bounds": (0, 120)}
+    if statistic == "quantile":
+        extra["q"] = 0.5
+    for by in (("kommunenummer",), ("tjenestetype",), ("kommunenummer", "tjenestetype")):
+        result = query(warehouse, req(pid, by=by, statistic=statistic, epsilon="0.2", **extra))
+        released_keys = {row[c] for row in result["rows"] for c in by}
+        assert PLANTED_KOMMUNE not in released_keys and str(PLANTED_TJENESTETYPE) not in released_keys
+        assert released_keys == {k for c in by for k in domain({"kommunenummer": "kommunenummer",
+                                                                "tjenestetype": "vft_tjenestetype"}[c])}
+
+
+def test_output_shape_and_contribution_bound(warehouse):
+    pid = permit(warehouse, epsilon="1")
+    result = query(warehouse, req(pid, by=("kjonn", "aldersgruppe")))
+    assert {"rows", "mechanism", "epsilon_spent", "epsilon_remaining", "accuracy_95",
+            "contribution_bound"} <= set(result)
+    assert result["mechanism"] == "discrete_laplace"
+    assert result["contribution_bound"]["rows_per_person"] == 4
+    assert (result["epsilon_spent_exact"], result["epsilon_remaining_exact"]) == ("1/10", "9/10")
+    assert len(result["rows"]) == 2 * 5
+
+
+def test_heavy_user_is_truncated_to_the_contribution_bound(warehouse):
+    """The exact aggregate (before noise) counts the 50-row person as 4 rows."""
+    from privacy.aggregate import AggregateSpec, run_aggregate
+    from privacy.catalogue import get_dataset
+
+    spec = AggregateSpec(get_dataset("vft_mottakere"), ("kommunenummer",), "count")
+    exact = run_aggregate(warehouse.warehouse, spec)
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    others = con.execute("select count(*) from raw.vft_mottakere where kommunenummer = '0301'"
+                         " and person_id <> ?", [person(10_002)]).fetchone()[0]
+    con.close()
+    # person 10_001 has a non-public tjenestetype but 0301 is public: grouped by kommune they count
+    assert exact[("0301",)][0] == others + 4
+
+
+def test_thirds_spend_exactly_the_budget_then_a_tiny_charge_is_refused(warehouse):
+    pid = permit(warehouse, epsilon="1")
+    for _ in range(3):
+        query(warehouse, req(pid, epsilon="1/3"))
+    assert budget(warehouse, pid)["epsilon_remaining_exact"] == "0"
+    with pytest.raises(RefusedError, match="only ε = 0"):
+        query(warehouse, req(pid, epsilon="1e-12"))
+    assert ledger(warehouse) == 3
+
+
+def test_ten_decimal_tenths_are_exactly_one(warehouse):
+    pid = permit(warehouse, epsilon="1")
+    for _ in range(10):
+        query(warehouse, req(pid, epsilon="0.1"))
+    b = budget(warehouse, pid)
+    assert (b["epsilon_spent_exact"], b["epsilon_remaining_exact"]) == ("1", "0")
+
+
+def test_concurrent_processes_never_overspend(warehouse):
+    pid = permit(warehouse, epsilon="1")
+    args = [(str(warehouse.home), pid, "forsker", "1/3")] * 8
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.map(spend_worker, args)
+    assert outcomes.count("ok") == 3, outcomes
+    assert all(o.startswith("refused") for o in outcomes if o != "ok")
+    conn = connect(warehouse.state_db)
+    charges = [Fraction(int(n), int(d)) for n, d in conn.execute("select epsilon_num, epsilon_den from ledger")]
+    assert sum(charges) == 1
+    assert audit.verify(warehouse).ok
+
+
+def test_empirical_accuracy_matches_accuracy_95(warehouse):
+    """Over many releases, ~95 % of cells are within accuracy_95 of the exact bounded count."""
+    from privacy.aggregate import AggregateSpec, run_aggregate
+    from privacy.catalogue import get_dataset
+
+    spec = AggregateSpec(get_dataset("kpr_kontakter"), ("kommunenummer",), "count")
+    exact = run_aggregate(warehouse.warehouse, spec)
+    pid = permit(warehouse, epsilon="10", datasets="kpr_kontakter")
+    errors, stated = [], None
+    for _ in range(10):
+        r = query(warehouse, req(pid, by=("kommunenummer",), epsilon="1", dataset="kpr_kontakter"))
+        stated = r["accuracy_95"]
+        errors += [abs(row["count"] - exact.get((row["kommunenummer"],), (0,))[0]) for row in r["rows"]]
+    within = sum(e <= stated for e in errors) / len(errors)
+    assert len(errors) == 3570
+    assert 0.93 <= within <= 0.97, within
+
+
+def test_export_replaces_the_applications_table(warehouse):
+    permit(warehouse)
+    permit(warehouse, researcher="r2")
+    assert export_applications(warehouse) == 2
+    assert export_applications(warehouse) == 2  # replaced, not appended
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    rows = con.execute("select application_id, status, n_datasets, decided_at >= submitted_at"
+                       " from raw.room_applications order by 1").fetchall()
+    con.close()
+    assert rows == [("A000001", "approved", 1, True), ("A000002", "approved", 1, True)]
+
+
+def test_bounded_extract_is_rebuilt_after_a_load(warehouse):
+    from privacy.aggregate import AggregateSpec, bounded_extract, run_aggregate
+    from privacy.catalogue import get_dataset
+
+    ds = get_dataset("vft_mottakere")
+    first = bounded_extract(warehouse.warehouse, ds)
+    assert bounded_extract(warehouse.warehouse, ds) == first  # unchanged data: reused
+    before = run_aggregate(warehouse.warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
+    write_rows(warehouse.warehouse, "vft_mottakere",
+               [(person(20_000), 1950, "K", "5001", 6, vft_rows(1)[0][5], None, True)])
+    second = bounded_extract(warehouse.warehouse, ds)
+    assert second != first and not first.exists()
+    after = run_aggregate(warehouse.warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
+    assert after[("5001",)][0] == before.get(("5001",), (0,))[0] + 1
+    # the extract carries no person identifier
+    con = duckdb.connect(str(second), read_only=True)
+    columns = [r[0] for r in con.execute("describe bounded").fetchall()]
+    con.close()
+    assert "person_id" not in columns
+
+
+def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
+    """Truncation depends only on each person's own rows (the stability the sensitivity needs)."""
+    from collections import Counter
+
+    from privacy.aggregate import bounded_extract
+    from privacy.catalogue import get_dataset
+
+    rows = vft_rows(150, seed=3)
+    heavy = [(person(5_000), 1940, "K", "0301", code, day, None, flag)
+             for code in (6, 26, 27, 28) for day in (rows[0][5], rows[1][5]) for flag in (True, False)]
+    write_rows(settings.warehouse, "vft_mottakere", rows + heavy)  # the heavy person has 16 distinct rows
+
+    def extract_rows():
+        path = bounded_extract(settings.warehouse, get_dataset("vft_mottakere"))
+        con = duckdb.connect(str(path), read_only=True)
+        out = Counter(con.execute("select * from bounded where kommunenummer <> '1106'").fetchall())
+        con.close()
+        return out
+
+    before = extract_rows()
+    newcomer = [(person(6_000), 1960, "M", "1106", code, rows[2][5], None, True) for code in (6, 26, 27, 28)] * 3
+    write_rows(settings.warehouse, "vft_mottakere", newcomer)
+    assert extract_rows() == before
