@@ -1,0 +1,373 @@
+"""Publication end to end on small marts written straight into a tmp_path warehouse.
+
+The marts have the columns of ``dbt_project/models/marts/*.sql``; the values are drawn so that
+every (indicator, year) table has small kommune counts, a kommune-9999 remainder in the national
+total, and at least one non-person indicator whose small counts must stay visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import quality
+from helsedata.codelists import read_seed
+from helsedata.errors import PipelineFailure
+from helsedata.publish import _replace_tables, indicator_definitions, is_about_persons, publish
+from helsedata.warehouse import writer
+from privacy.disclosure import SUPPRESSION_THRESHOLD
+from tests.unit.test_disclosure_attack import pinned_cells
+
+FYLKER = ("03", "15", "56")  # Oslo (one kommune), Møre og Romsdal, Finnmark
+YEARS = (2023, 2024)
+
+VALUES_DDL = """(
+    indicator_id VARCHAR, period VARCHAR, period_type VARCHAR, period_start DATE,
+    geo_level VARCHAR, geo_code VARCHAR, geo_name VARCHAR, breakdown VARCHAR,
+    breakdown_code VARCHAR, breakdown_name VARCHAR, numerator DOUBLE, denominator DOUBLE,
+    value DOUBLE, unit VARCHAR, input_quality_label VARCHAR, suppressed BOOLEAN
+)"""
+STATUS_DDL = """(
+    indicator_id VARCHAR, breakdown_code VARCHAR, latest_year INTEGER, latest_value DOUBLE,
+    first_year INTEGER, first_value DOUBLE, trend_per_year DOUBLE, projected_value DOUBLE,
+    target DOUBLE, target_year INTEGER, target_is_illustrative BOOLEAN, higher_is_better BOOLEAN,
+    relative_gap DOUBLE, status VARCHAR, status_reason VARCHAR
+)"""
+COVERAGE_DDL = """(
+    register VARCHAR, register_navn VARCHAR, rapporteringsenhet VARCHAR, periode VARCHAR,
+    forventet BIGINT, mottatt BIGINT, coverage DOUBLE
+)"""
+
+
+def kommuner() -> dict[str, tuple[str, str]]:
+    return {r["kommunenummer"]: (r["fylkesnummer"], r["kommunenavn"])
+            for r in read_seed("kommuner_2024") if r["fylkesnummer"] in FYLKER}
+
+
+def _rows_for(indicator, unit, period, leaves, denominators=None, breakdown=("total", "alle")):
+    """Kommune rows plus fylke and national totals (national includes kommune 9999)."""
+    fylke_names = {r["fylkesnummer"]: r["fylkesnavn"] for r in read_seed("fylker_2024")}
+    komm = kommuner()
+    rows = []
+
+    def row(level, code, name, num, den):
+        if den is None:
+            value = num
+        elif unit == "andel":
+            value = num / den if den else None
+        else:
+            value = 1000 * num / den if den else None
+        year, month = int(str(period)[:4]), int(str(period)[5:7] or 1)
+        return {"indicator_id": indicator, "period": str(period),
+                "period_type": "month" if "-" in str(period) else "year",
+                "period_start": dt.date(year, month, 1), "geo_level": level, "geo_code": code,
+                "geo_name": name, "breakdown": breakdown[0], "breakdown_code": breakdown[1],
+                "breakdown_name": None, "numerator": float(num),
+                "denominator": None if den is None else float(den), "value": value, "unit": unit,
+                "input_quality_label": "silver", "suppressed": False}
+
+    for k, n in leaves.items():
+        rows.append(row("kommune", k, komm[k][1], n, None if denominators is None else denominators[k]))
+    for f in FYLKER:
+        ks = [k for k in leaves if komm[k][0] == f]
+        rows.append(row("fylke", f, fylke_names[f], sum(leaves[k] for k in ks),
+                        None if denominators is None else sum(denominators[k] for k in ks)))
+    unknown = leaves.get("9999", 0)
+    rows.append(row("nasjonal", "NO", "Norge", sum(leaves.values()) + unknown,
+                    None if denominators is None else sum(denominators.values())))
+    return rows
+
+
+def make_marts(settings, seed: int = 7) -> None:
+    """Write marts.mart_indicator_values, _status and _registry_reporting_coverage."""
+    rng = np.random.default_rng(seed)
+    komm = list(kommuner())
+    values = []
+    for year in YEARS:
+        recipients = {k: int(v) for k, v in zip(komm, rng.poisson(rng.lognormal(1.6, 1.4, len(komm))))}
+        recipients[komm[0]] = 3  # Oslo (alone in its fylke): fylke total equals the kommune
+        values += _rows_for("vft_mottakere", "personer", year, recipients)
+        population = {k: int(v) for k, v in zip(komm, rng.integers(150, 20000, len(komm)))}
+        values += _rows_for("vft_mottakere_67_per_1000", "per 1 000", year, recipients, population)
+        # contacts add up over months to the year: a geography x period table
+        year_contacts = {k: 0 for k in komm}
+        year_digital = {k: 0 for k in komm}
+        for month in range(1, 13):
+            contacts = {k: int(v) for k, v in zip(komm, rng.poisson(rng.lognormal(1.5, 1.2, len(komm))))}
+            digital = {k: int(rng.binomial(c, 0.4)) for k, c in contacts.items()}
+            if month == 6:  # almost all digital: only the complement (3 in person) is small
+                contacts[komm[1]], digital[komm[1]] = 80, 77
+            values += _rows_for("digital_konsultasjon_andel", "andel", f"{year}-{month:02d}", digital, contacts)
+            for k in komm:
+                year_contacts[k] += contacts[k]
+                year_digital[k] += digital[k]
+        values += _rows_for("digital_konsultasjon_andel", "andel", year, year_digital, year_contacts)
+        registries = {k: int(v) for k, v in zip(komm, rng.integers(0, 4, len(komm)))}
+        values += _rows_for("register_digital_95", "registre", year, registries)
+    # a national total with a small "unknown kommune" remainder (kommune 9999)
+    for r in values:
+        if r["indicator_id"] == "vft_mottakere" and r["geo_level"] == "nasjonal":
+            r["numerator"] += 2
+            r["value"] += 2
+
+    national = {(r["indicator_id"], int(r["period"])): r["value"] for r in values
+                if r["geo_level"] == "nasjonal" and r["period_type"] == "year"}
+    status = []
+    for indicator in ("vft_mottakere", "vft_mottakere_67_per_1000", "digital_konsultasjon_andel"):
+        first, latest = national[(indicator, YEARS[0])], national[(indicator, YEARS[-1])]
+        status.append({"indicator_id": indicator, "breakdown_code": "alle", "latest_year": YEARS[-1],
+                       "latest_value": latest, "first_year": YEARS[0], "first_value": first,
+                       "trend_per_year": latest - first, "projected_value": latest, "target": 150000.0,
+                       "target_year": 2026, "target_is_illustrative": True, "higher_is_better": True,
+                       "relative_gap": 0.5, "status": "red", "status_reason": "Behind target and trend"})
+    coverage = [{"register": "KPR", "register_navn": "Kommunalt pasient- og brukerregister",
+                 "rapporteringsenhet": k, "periode": "2024-01", "forventet": 3, "mottatt": 2,
+                 "coverage": 2 / 3} for k in komm[:5]]
+    write_marts(settings, values, status, coverage)
+
+
+def write_marts(settings, values, status, coverage) -> None:
+    with writer(settings.warehouse) as con:
+        con.execute("create schema if not exists marts")
+        for name, ddl, rows in (("mart_indicator_values", VALUES_DDL, values),
+                                ("mart_indicator_status", STATUS_DDL, status),
+                                ("mart_registry_reporting_coverage", COVERAGE_DDL, coverage)):
+            con.execute(f"create or replace table marts.{name} {ddl}")
+            if rows:
+                con.register("_rows", pa.Table.from_pylist(rows))
+                cols = ", ".join(rows[0])
+                con.execute(f"insert into marts.{name} ({cols}) select {cols} from _rows")
+                con.unregister("_rows")
+
+
+# ---------------------------------------------------------------------------------------------
+# tests
+
+PERSON_INDICATORS = ("vft_mottakere", "vft_mottakere_67_per_1000", "digital_konsultasjon_andel")
+
+
+@pytest.fixture
+def no_gate(monkeypatch):
+    """Run without the quality package's gate (its own tests cover it)."""
+    monkeypatch.delattr(quality, "gate", raising=False)
+
+
+@pytest.fixture
+def published(settings, no_gate):
+    make_marts(settings)
+    result = publish(settings, environ={})
+    return settings, result
+
+
+def public_rows(settings, table="public.indicator_values"):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        cur = con.execute(f"select * from {table}")
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def mart_rows(settings, table="marts.mart_indicator_values"):
+    return public_rows(settings, table)
+
+
+def test_publish_writes_every_public_table(published):
+    settings, result = published
+    assert result.gate == "unavailable"
+    assert result.tables["public.indicator_values"] == len(mart_rows(settings))
+    assert result.tables["public.indicator_status"] == 3
+    assert result.tables["public.registry_reporting_coverage"] == 5
+    meta = public_rows(settings, "public.publication")
+    assert meta[0]["suppression_threshold"] == SUPPRESSION_THRESHOLD
+    assert result.cells_suppressed > result.cells_suppressed_secondary > 0
+    assert (settings.reports / "indicators.html").exists()
+
+
+def test_public_never_holds_a_count_of_1_to_threshold_for_persons(published):
+    settings, _ = published
+    rows = [r for r in public_rows(settings) if r["indicator_id"] in PERSON_INDICATORS]
+    assert rows
+    for r in rows:
+        for col in ("numerator", "denominator"):
+            assert r[col] is None or not (1 <= r[col] <= SUPPRESSION_THRESHOLD), r
+            assert r[col] is None or r[col] % 5 == 0, r
+        if r["denominator"] is None:  # a count indicator: its value is a count too
+            assert r["value"] is None or not (1 <= r["value"] <= SUPPRESSION_THRESHOLD), r
+        assert (r["value"] is None) == r["suppressed"] or r["denominator"] == 0
+
+
+def test_every_small_cell_of_the_marts_is_hidden(published):
+    settings, _ = published
+    public = {(r["indicator_id"], r["period"], r["geo_code"]): r for r in public_rows(settings)}
+    small = [r for r in mart_rows(settings) if r["indicator_id"] in PERSON_INDICATORS
+             and any(r[c] is not None and 1 <= r[c] <= SUPPRESSION_THRESHOLD for c in ("numerator", "denominator"))]
+    assert small
+    for r in small:
+        assert public[(r["indicator_id"], r["period"], r["geo_code"])]["suppressed"]
+
+
+def test_a_small_complement_of_a_share_is_hidden(published):
+    settings, _ = published
+    kommune = list(kommuner())[1]
+    public = {(r["indicator_id"], r["period"], r["geo_code"]): r for r in public_rows(settings)}
+    assert public[("digital_konsultasjon_andel", "2024-06", kommune)]["suppressed"]
+
+
+def test_oslo_alone_in_its_fylke_is_hidden_with_its_fylke(published):
+    settings, _ = published
+    public = {(r["indicator_id"], r["period"], r["geo_code"]): r for r in public_rows(settings)}
+    assert public[("vft_mottakere", "2024", "0301")]["suppressed"]
+    assert public[("vft_mottakere", "2024", "03")]["suppressed"]
+
+
+def test_indicators_not_about_persons_are_published_exactly(published):
+    settings, _ = published
+    rows = [r for r in public_rows(settings) if r["indicator_id"] == "register_digital_95"]
+    assert not any(r["suppressed"] for r in rows)
+    assert any(1 <= r["numerator"] <= SUPPRESSION_THRESHOLD for r in rows)
+    assert is_about_persons(indicator_definitions()["register_digital_95"]) is False
+    assert public_rows(settings, "public.registry_reporting_coverage")[0]["forventet"] == 3
+
+
+def count_of(row, column):
+    if column == "complement":  # what a share leaves out: denominator - numerator
+        return None if row["denominator"] is None else int(row["denominator"] - row["numerator"])
+    return None if row[column] is None else int(row[column])
+
+
+@pytest.mark.parametrize("column", ["numerator", "denominator", "complement"])
+@pytest.mark.parametrize("indicator", PERSON_INDICATORS)
+def test_hidden_cells_cannot_be_solved_from_the_published_totals(published, indicator, column):
+    """The LP attack of tests/unit/test_disclosure_attack.py on the exact marts behind public.*
+
+    Each year is a geography x period table: kommuner add up to fylker and fylker (plus the
+    never-published kommune 9999) to the country; months add up to their year.
+    """
+    settings, _ = published
+    fylke_of = {k: f for k, (f, _) in kommuner().items()}
+    hidden = {(r["geo_code"], r["period"]) for r in public_rows(settings)
+              if r["indicator_id"] == indicator and r["suppressed"]}
+    checked = 0
+    for year in YEARS:
+        rows = [r for r in mart_rows(settings) if r["indicator_id"] == indicator
+                and r["period"][:4] == str(year) and count_of(r, column) is not None]
+        if not rows or (column == "complement" and indicator != "digital_konsultasjon_andel"):
+            continue
+        cells = {(r["geo_code"], r["period"]): count_of(r, column) for r in rows}
+        periods = {p for _, p in cells}
+        suppressed = {k for k in cells if k in hidden}
+        for period in periods:
+            rest = cells[("NO", period)] - sum(cells[(f, period)] for f in FYLKER)
+            cells[("rest", period)] = rest
+            if 1 <= rest <= SUPPRESSION_THRESHOLD:
+                suppressed.add(("rest", period))  # never published; the attacker's unknown
+        geo = {"rest": "NO", **{f: "NO" for f in FYLKER}, **fylke_of}
+        months = {p: p[:4] for p in periods if "-" in p}
+        assert not pinned_cells(cells, [geo, months], suppressed)
+        checked += len(suppressed)
+    assert checked or column != "numerator"
+
+
+def test_status_repeats_only_published_values(published):
+    settings, _ = published
+    public = {(r["indicator_id"], r["period"]): r["value"] for r in public_rows(settings)
+              if r["geo_level"] == "nasjonal"}
+    for row in public_rows(settings, "public.indicator_status"):
+        assert row["latest_value"] == public[(row["indicator_id"], str(row["latest_year"]))]
+    mart = {r["indicator_id"]: r["latest_value"] for r in mart_rows(settings, "marts.mart_indicator_status")}
+    # the mart's exact national count (ends in 2: it includes kommune 9999) is not republished
+    assert public[("vft_mottakere", "2024")] != mart["vft_mottakere"]
+
+
+def test_suppressed_national_value_withholds_the_status(settings, no_gate):
+    make_marts(settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update marts.mart_indicator_values set suppressed = true "
+                    "where indicator_id = 'vft_mottakere' and geo_level = 'nasjonal' and period = '2024'")
+    publish(settings, environ={})
+    status = {r["indicator_id"]: r for r in public_rows(settings, "public.indicator_status")}
+    assert status["vft_mottakere"]["latest_value"] is None
+    assert status["vft_mottakere"]["status"] is None and status["vft_mottakere"]["suppressed"]
+    assert status["digital_konsultasjon_andel"]["status"] == "red"
+
+
+def test_publication_is_all_or_nothing(published):
+    settings, _ = published
+    before = public_rows(settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        with pytest.raises(Exception):
+            _replace_tables(con, {"public.indicator_values": [{"indicator_id": "x"}],
+                                  "public.indicator_status": [{"indicator_id": object()}]})
+    assert public_rows(settings) == before
+
+
+def test_publish_needs_the_marts(settings, no_gate):
+    with duckdb.connect(str(settings.warehouse)):
+        pass
+    with pytest.raises(PipelineFailure, match="helsedata build"):
+        publish(settings, environ={})
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_publish_json(run_cli, settings, no_gate):
+    make_marts(settings)
+    result = run_cli("publish", "--json")
+    assert result.exit_code == 0, result.stderr
+    body = result.json()
+    assert body["ok"] is True and body["gate"] == "unavailable"
+    assert body["tables"]["public.indicator_values"] > 0
+    assert body["report"].endswith("reports/indicators.html")
+
+
+@pytest.mark.parametrize("args", [["--override-quality-gate"], ["--override-quality-gate", "--reason", " "],
+                                  ["--reason", "why"]])
+def test_cli_override_needs_a_reason(run_cli, settings, args):
+    make_marts(settings)
+    result = run_cli("publish", *args)
+    assert result.exit_code == 2
+    assert "--reason" in result.stderr
+    assert not any(r for r in _public_tables(settings))
+
+
+def _public_tables(settings):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute("select table_name from information_schema.tables where table_schema = 'public'").fetchall()
+
+
+def test_cli_gate_blocks_with_exit_1(run_cli, settings, monkeypatch):
+    make_marts(settings)
+    calls = []
+
+    def gate(settings, override_reason=None, actor=None):
+        calls.append((override_reason, actor))
+        if override_reason is None:
+            raise PipelineFailure("publication blocked: dataset vft_mottakere, check "
+                                  "completeness.kommunenummer_not_null fails for 12.5 % of rows (threshold 0 %)")
+
+    monkeypatch.setattr(quality, "gate", gate, raising=False)
+    result = run_cli("publish", "--json")
+    assert result.exit_code == 1
+    body = result.json()
+    assert body["ok"] is False and body["status"] == 1
+    assert "vft_mottakere" in body["error"] and "12.5 %" in body["error"]
+    assert not _public_tables(settings)
+
+    result = run_cli("publish", "--json", "--override-quality-gate", "--reason", "known late extract",
+                     "--actor", "analyst")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["gate"] == "overridden" and calls == [(None, None), ("known late extract", "analyst")]
+    meta = public_rows(settings, "public.publication")[0]
+    assert meta["quality_gate"] == "overridden" and meta["override_reason"] == "known late extract"
+
+
+def test_cli_help_names_every_option(run_cli):
+    result = run_cli("publish", "--help")
+    assert result.exit_code == 0
+    for option in ("--json", "--override-quality-gate", "--reason"):
+        assert option in result.stdout

@@ -1,0 +1,292 @@
+"""Attack the suppression pattern: solve for every hidden cell from what is published.
+
+An attacker who knows the table's additive structure (kommuner sum to their fylke, fylker to the
+country, technologies to "all technologies") and the published values sets up the linear system
+``total = sum(children)`` with non-negative unknowns, and asks a linear-programming solver for the
+smallest and largest value of each suppressed cell. With rounded publication, each published
+value only bounds the true value to its rounding interval. Protection holds when every suppressed
+cell's feasible interval is wider than the suppression threshold, i.e. no hidden cell can be
+pinned down to a small value.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+from privacy.disclosure import (
+    ROUNDING_BASE,
+    SUPPRESSION_THRESHOLD,
+    protect_count,
+    protect_table,
+    smallest_published_count,
+)
+
+Key = tuple[Hashable, ...]
+
+
+def attack_system(cells, hierarchies, suppressed, rounded=False):
+    """The attacker's linear system: A x = 0 (every total minus its children), bounds per cell."""
+    keys = sorted(cells, key=repr)
+    index = {k: i for i, k in enumerate(keys)}
+    equations: dict[tuple, list[int]] = {}
+    for key in keys:
+        for d, hierarchy in enumerate(hierarchies):
+            parent = hierarchy.get(key[d])
+            total = key[:d] + (parent,) + key[d + 1:]
+            if parent is not None and total in index:
+                equations.setdefault((d, total), []).append(index[key])
+    data, row_ids, col_ids = [], [], []
+    for r, ((_, total), children) in enumerate(equations.items()):
+        for col, sign in [(index[total], 1)] + [(c, -1) for c in children]:
+            data.append(sign)
+            row_ids.append(r)
+            col_ids.append(col)
+    a_eq = coo_matrix((data, (row_ids, col_ids)), shape=(len(equations), len(keys))).tocsr()
+    bounds = []
+    for key in keys:
+        value = cells[key]
+        if key in suppressed:
+            bounds.append((0, None))
+        elif not rounded:
+            bounds.append((value, value))
+        else:
+            bounds.append(rounding_interval(protect_count(value)))
+    return keys, index, a_eq, np.zeros(len(equations)), bounds
+
+
+def feasible_intervals(
+    cells: Mapping[Key, int],
+    hierarchies: Sequence[Mapping[Hashable, Hashable | None]],
+    suppressed: set[Key] | frozenset[Key],
+    *,
+    rounded: bool = False,
+) -> dict[Key, tuple[float, float]]:
+    """Smallest and largest value of each suppressed cell consistent with the published table.
+
+    ``rounded``: published cells are seen only as their rounded value (round half-up to
+    ``ROUNDING_BASE``, each total rounded independently) and the attacker uses the rules: a true
+    zero is published as 0 and a published positive value hides a count above the threshold.
+    """
+    keys, index, a_eq, b_eq, bounds = attack_system(cells, hierarchies, suppressed, rounded)
+    intervals = {}
+    for key in suppressed:
+        c = np.zeros(len(keys))
+        c[index[key]] = 1
+        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        assert low.status == 0, low.message  # the true table is always feasible
+        hi = math.inf if high.status == 3 else -high.fun
+        intervals[key] = (low.fun, hi)
+    return intervals
+
+
+def pinned_cells(cells, hierarchies, suppressed, *, width=SUPPRESSION_THRESHOLD, rounded=False):
+    """Suppressed cells whose feasible interval is no wider than ``width`` (for large tables).
+
+    Same answer as :func:`feasible_intervals`, faster: two feasible tables in which a cell
+    differs by more than ``width`` already prove its interval is wider, so a handful of random
+    objectives settles most cells and only the rest get their own min and max. Every table the
+    solver returns is checked to satisfy the equations and bounds.
+    """
+    keys, index, a_eq, b_eq, bounds = attack_system(cells, hierarchies, suppressed, rounded)
+    lo_b = np.array([b[0] for b in bounds], dtype=float)
+    hi_b = np.array([np.inf if b[1] is None else b[1] for b in bounds])
+    hidden = np.array([index[k] for k in sorted(suppressed, key=repr)], dtype=int)
+    truth = np.array([cells[k] for k in keys], dtype=float)
+    low, high = truth.copy(), truth.copy()
+
+    def take(result):
+        assert result.status == 0, result.message
+        x = result.x
+        assert np.allclose(a_eq @ x, b_eq, atol=1e-6) and np.all(x >= lo_b - 1e-6) and np.all(x <= hi_b + 1e-6)
+        np.minimum(low, x, out=low)
+        np.maximum(high, x, out=high)
+
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        open_ = hidden[high[hidden] - low[hidden] <= width]
+        if len(open_) == 0:
+            break
+        c = np.zeros(len(keys))
+        c[open_] = rng.normal(size=len(open_))
+        result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if result.status == 0:
+            take(result)
+    pinned = {}
+    for i in hidden[high[hidden] - low[hidden] <= width]:
+        c = np.zeros(len(keys))
+        for sign in (1, -1):
+            c[i] = sign
+            result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if result.status == 3:
+                high[i] = math.inf
+                break
+            take(result)
+        if high[i] - low[i] <= width:
+            pinned[keys[i]] = (low[i], high[i])
+    return pinned
+
+
+def rounding_interval(shown: int) -> tuple[int, int]:
+    """What a published (rounded) count tells an attacker who knows the rules."""
+    if shown == 0:
+        return (0, 0)  # zeros are published exactly; 1 and 2 would have been suppressed
+    half = ROUNDING_BASE // 2
+    if shown == smallest_published_count():
+        return (SUPPRESSION_THRESHOLD + 1, shown + half)  # 6 and 7 are raised to 10
+    return (shown - half, shown + half)
+
+
+@pytest.mark.parametrize("value", range(0, 40))
+def test_rounding_interval_contains_the_true_count(value):
+    shown = protect_count(value)
+    if shown is not None:
+        lo, hi = rounding_interval(shown)
+        assert lo <= value <= hi
+
+
+def assert_protected(cells, hierarchies, protection, rounded):
+    intervals = feasible_intervals(cells, hierarchies, protection.suppressed, rounded=rounded)
+    pinned = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] <= SUPPRESSION_THRESHOLD + 1e-6}
+    assert not pinned, f"suppressed cells recoverable to within the threshold: {pinned}"
+    for key in protection.suppressed:  # sanity: the true value lies in the interval
+        lo, hi = intervals[key]
+        assert lo - 1e-6 <= cells[key] <= hi + 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: geography (country → fylker → kommuner) × technology (all → four technologies)
+
+
+def geo_hierarchy(kommuner_per_fylke: Sequence[int]) -> dict[str, str | None]:
+    h: dict[str, str | None] = {"N": None}
+    for f, n in enumerate(kommuner_per_fylke):
+        h[f"F{f}"] = "N"
+        for k in range(n):
+            h[f"F{f}K{k}"] = f"F{f}"
+    return h
+
+
+TECH = {"all": None, "alarm": "all", "gps": "all", "medisin": "all", "tilsyn": "all"}
+
+
+def full_table(leaf_counts: Mapping[tuple[str, str], int], geo, tech) -> dict[Key, int]:
+    """Interior (kommune × technology) counts plus every total, summed exactly."""
+
+    def ancestors(code, h):
+        out = [code]
+        while h.get(out[-1]) is not None:
+            out.append(h[out[-1]])
+        return out
+
+    cells: dict[Key, int] = {}
+    for (g, t), v in leaf_counts.items():
+        for ga in ancestors(g, geo):
+            for ta in ancestors(t, tech):
+                cells[(ga, ta)] = cells.get((ga, ta), 0) + v
+    return cells
+
+
+def random_table(seed: int) -> tuple[dict[Key, int], list]:
+    rng = np.random.default_rng(seed)
+    geo = geo_hierarchy(rng.integers(2, 6, size=rng.integers(2, 5)).tolist())
+    kommuner = [c for c in geo if "K" in c]
+    techs = [t for t in TECH if t != "all"]
+    # skewed counts: many small cells and some zeros, as in small kommuner
+    mean = rng.lognormal(mean=1.5, sigma=1.3, size=(len(kommuner), len(techs)))
+    counts = rng.poisson(mean)
+    leaves = {(k, t): int(counts[i, j]) for i, k in enumerate(kommuner) for j, t in enumerate(techs)}
+    return full_table(leaves, geo, TECH), [geo, TECH]
+
+
+@functools.cache
+def protected_random_table(seed: int):
+    cells, hierarchies = random_table(seed)
+    return cells, hierarchies, protect_table({k: [v] for k, v in cells.items()}, hierarchies)
+
+
+SEEDS = range(40)
+
+
+@pytest.mark.parametrize("rounded", [False, True], ids=["exact", "rounded"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_two_dimensional_tables_cannot_be_solved(seed, rounded):
+    cells, hierarchies, protection = protected_random_table(seed)
+    assert_protected(cells, hierarchies, protection, rounded)
+
+
+def test_random_tables_do_exercise_suppression():
+    # guards the test above against silently testing nothing
+    protections = [protected_random_table(s)[2] for s in SEEDS]
+    assert all(p.primary for p in protections)
+    assert sum(len(p.secondary) for p in protections) > 100
+
+
+GEO_1D = geo_hierarchy([3, 2])
+
+
+@pytest.mark.parametrize(
+    "leaves",
+    [
+        # a single small cell in a row: its complement must be found
+        {"F0K0": 1, "F0K1": 50, "F0K2": 60, "F1K0": 70, "F1K1": 80},
+        # the complement is small too: a third cell is needed
+        {"F0K0": 1, "F0K1": 2, "F0K2": 60, "F1K0": 70, "F1K1": 80},
+        # every other kommune in the fylke is zero: the fylke total has to go
+        {"F0K0": 3, "F0K1": 0, "F0K2": 0, "F1K0": 70, "F1K1": 80},
+        # a whole fylke is small
+        {"F0K0": 1, "F0K1": 1, "F0K2": 2, "F1K0": 70, "F1K1": 80},
+        # everything small
+        {"F0K0": 1, "F0K1": 1, "F0K2": 1, "F1K0": 1, "F1K1": 1},
+    ],
+    ids=["single", "small-complement", "zero-neighbours", "small-fylke", "all-small"],
+)
+@pytest.mark.parametrize("rounded", [False, True], ids=["exact", "rounded"])
+def test_crafted_one_dimensional_worst_cases(leaves, rounded):
+    cells = full_table({(k, "all"): v for k, v in leaves.items()}, GEO_1D, {"all": None})
+    hierarchies = [GEO_1D, {"all": None}]
+    protection = protect_table({k: [v] for k, v in cells.items()}, hierarchies)
+    assert protection.primary
+    if all(v <= SUPPRESSION_THRESHOLD for v in leaves.values()) and cells[("N", "all")] > SUPPRESSION_THRESHOLD:
+        # the national total can be published, so all the rest has to be hidden
+        assert ("N", "all") not in protection.suppressed
+    assert_protected(cells, hierarchies, protection, rounded)
+
+
+@pytest.mark.parametrize("rounded", [False, True], ids=["exact", "rounded"])
+def test_crafted_two_dimensional_single_cell(rounded):
+    """One small cell in a kommune × technology table with all margins published."""
+    geo = geo_hierarchy([2, 2])
+    leaves = {(k, t): 40 for k in geo if "K" in k for t in TECH if t != "all"}
+    leaves[("F0K0", "gps")] = 2
+    cells = full_table(leaves, geo, TECH)
+    protection = protect_table({k: [v] for k, v in cells.items()}, [geo, TECH])
+    # the classic pattern: a rectangle of four hidden cells
+    assert len(protection.suppressed) >= 4
+    assert_protected(cells, [geo, TECH], protection, rounded)
+
+
+def test_the_attack_finds_an_unprotected_cell():
+    """Without secondary suppression the solver recovers the small cell exactly."""
+    cells = full_table({(k, "all"): v for k, v in
+                        {"F0K0": 2, "F0K1": 50, "F0K2": 60, "F1K0": 70, "F1K1": 80}.items()},
+                       GEO_1D, {"all": None})
+    intervals = feasible_intervals(cells, [GEO_1D, {"all": None}], {("F0K0", "all")})
+    assert intervals[("F0K0", "all")] == (2, 2)
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 4))
+def test_fast_attack_agrees_with_the_exact_one(seed):
+    cells, hierarchies = random_table(seed)
+    # a deliberately weak pattern (primary cells only) so that some cells are pinned
+    primary = protect_table({k: [v] for k, v in cells.items()}, hierarchies).primary
+    exact = {k for k, (lo, hi) in feasible_intervals(cells, hierarchies, primary).items()
+             if hi - lo <= SUPPRESSION_THRESHOLD}
+    assert set(pinned_cells(cells, hierarchies, primary)) == exact
