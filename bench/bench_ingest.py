@@ -145,6 +145,8 @@ def main() -> None:
         return
     if args.full:
         args.scale = 1.0
+    if args.work:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         work = Path(tmp)
         files = extracts(args, work)
