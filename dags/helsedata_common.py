@@ -1,0 +1,59 @@
+"""What every Helsedata DAG shares: assets, retries, timeouts and the warehouse pool.
+
+Not a DAG itself. The DAG files in this folder import it (Airflow puts the DAG folder on
+``sys.path``). Asset names come from :mod:`helsedata.pipeline`, so the CLI, the docs and the DAGs
+speak of the same data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from helsedata import pipeline
+from helsedata.errors import HelsedataError
+from ingestion.sources import SOURCES
+
+START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
+TAGS = ["helsedata"]
+
+#: A HelsedataError is deterministic (a rejected file, a failing dbt test or quality check, a
+#: missing key): running it again fails the same way, so it fails at once with its message.
+#: Anything else (a held DuckDB lock, a full disk, a killed worker) is retried.
+RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=HelsedataError,
+            action=RetryAction.FAIL,
+            reason="Helsedata step failed with a message to act on; a retry would fail the same way",
+        )
+    ]
+)
+
+DEFAULT_ARGS = {
+    "owner": "helsedata",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "retry_policy": RETRY_POLICY,
+    "execution_timeout": timedelta(minutes=30),
+}
+
+#: For tasks that open the DuckDB warehouse: at most one such task runs at a time.
+WAREHOUSE_POOL = pipeline.WAREHOUSE_POOL
+
+LANDING_ASSETS = {
+    name: Asset(name=f"landing.{name}", uri=pipeline.landing_asset_uri(name), group="landing")
+    for name in SOURCES
+}
+RAW_ASSETS = {
+    name: Asset(name=f"raw.{name}", uri=pipeline.raw_asset_uri(name), group="warehouse")
+    for name in SOURCES
+}
+MARTS_ASSET = Asset(name="marts", uri=pipeline.MARTS_ASSET_URI, group="warehouse")
+QUALITY_ASSET = Asset(name="quality.gate", uri=pipeline.QUALITY_ASSET_URI, group="warehouse")
+PUBLIC_ASSET = Asset(name="public", uri=pipeline.PUBLIC_ASSET_URI, group="warehouse")

@@ -1,0 +1,179 @@
+"""Glue between the steps, shared by ``helsedata run`` and the Airflow DAGs (``dags/``).
+
+The steps themselves live in the packages that own them (``ingestion``, ``helsedata.build``,
+``quality``, ``helsedata.publish``). This module only answers the questions an orchestrator asks
+between them, the same way for the CLI and for Airflow:
+
+* which extract files in ``$HELSEDATA_HOME/landing/<source>/`` are new
+  (:func:`landing_files`: not yet loaded, judged by the file's sha256 in ``ingest.manifest``),
+* load exactly those (:func:`ingest_landing`) and turn rejected files into one failure that names
+  them (:func:`raise_for_rejected`),
+* put demo extracts where the ingestion picks them up (:func:`demo_to_landing`),
+* and the names of the data the steps produce (``*_ASSET_URI``), which Airflow uses for
+  data-aware scheduling.
+
+Nothing here imports Airflow, and heavy libraries are imported inside the functions, so the CLI
+and DAG parsing stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from helsedata.config import Settings
+from helsedata.errors import PipelineFailure
+from ingestion.sources import SOURCES, get_source
+
+#: Name endings of extract files in ``landing/<source>/``; anything else (a ``*.part`` still being
+#: copied, a ``*.tmp``) is left alone until it is renamed.
+LANDING_SUFFIXES = (".csv", ".txt")
+
+#: Airflow pool serialising every task that opens the DuckDB warehouse: a DuckDB file has one
+#: writer process at a time, and a reader process cannot open it while another process writes.
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+def raw_asset_uri(source: str) -> str:
+    """The asset one source's ingestion updates.
+
+    >>> raw_asset_uri("kpr_kontakter")
+    'duckdb://warehouse/raw/kpr_kontakter'
+    """
+    return f"duckdb://warehouse/raw/{get_source(source).name}"
+
+
+def landing_asset_uri(source: str) -> str:
+    """The asset announcing new extract files in ``landing/<source>/``.
+
+    >>> landing_asset_uri("vft_mottakere")
+    'helsedata://landing/vft_mottakere'
+    """
+    return f"helsedata://landing/{get_source(source).name}"
+
+
+#: dbt build finished: staging, intermediate and marts models built and tested.
+MARTS_ASSET_URI = "duckdb://warehouse/marts"
+#: Quality checks ran and the publication gate passed (no failing critical check).
+QUALITY_ASSET_URI = "duckdb://warehouse/quality/gate"
+#: Disclosure-controlled public tables, the HTML report and the Superset refresh are done.
+PUBLIC_ASSET_URI = "duckdb://warehouse/public"
+
+
+def landing_dir(settings: Settings, source: str) -> Path:
+    """``$HELSEDATA_HOME/landing/<source>/``: where extracts of ``source`` are dropped."""
+    return settings.landing / get_source(source).name
+
+
+def loaded_hashes(settings: Settings) -> set[str]:
+    """sha256 of every file ``ingest.manifest`` records as loaded (empty before the first load).
+
+    Opens the warehouse read-only and briefly; it does not create it.
+    """
+    if not settings.warehouse.exists():
+        return set()
+    from helsedata.warehouse import read_only
+
+    with read_only(settings.warehouse) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'ingest' and table_name = 'manifest'"
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        rows = con.execute("select file_sha256 from ingest.manifest where status = 'loaded'").fetchall()
+    return {row[0] for row in rows}
+
+
+def landing_files(settings: Settings, source: str) -> list[Path]:
+    """Extract files in ``landing/<source>/`` whose content has not been loaded yet, by name.
+
+    A file counts as loaded when a file with the same sha256 is in ``ingest.manifest`` with
+    status ``loaded``, whatever its name; so a rerun never picks it up again. A file that was
+    rejected stays new until it is replaced or removed: it fails every run that sees it, loudly.
+    Hidden files and files still being written by convention (``*.part``, ``*.tmp``) are ignored.
+    """
+    folder = landing_dir(settings, source)
+    if not folder.is_dir():
+        return []
+    candidates = sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in LANDING_SUFFIXES
+    )
+    if not candidates:
+        return []
+    from ingestion.reader import file_sha256
+
+    done = loaded_hashes(settings)
+    return [p for p in candidates if file_sha256(p) not in done]
+
+
+def ingest_landing(settings: Settings, source: str, *, demo: bool = False, progress: bool = False) -> list[Any]:
+    """Ingest the new files of ``landing/<source>/`` (see :func:`landing_files`).
+
+    Returns ingestion's ``IngestResult`` per file (an empty list when nothing is new). Files that
+    ingestion rejects are recorded by it and returned with status ``rejected``; call
+    :func:`raise_for_rejected` to turn them into a failure once the good files are loaded.
+    """
+    paths = landing_files(settings, source)
+    if not paths:
+        return []
+    from ingestion import ingest_files
+
+    return ingest_files(settings, source, paths, demo=demo, progress=progress)
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """One ingestion result as the JSON object of ``helsedata ingest --json`` (design §6)."""
+    return dict(result) if isinstance(result, Mapping) else result.to_json()
+
+
+def raise_for_rejected(source: str, results: Iterable[Any]) -> None:
+    """Raise :class:`PipelineFailure` naming every rejected file and why; otherwise do nothing.
+
+    Accepts ``IngestResult`` objects or their JSON form (what an Airflow task passes on).
+
+    >>> raise_for_rejected("kpr_kontakter", [{"file": "a.csv", "status": "loaded"}])
+    >>> raise_for_rejected("kpr_kontakter", [{"file": "b.csv", "status": "rejected", "error": "bad header"}])
+    Traceback (most recent call last):
+    ...
+    helsedata.errors.PipelineFailure: 1 kpr_kontakter file rejected (nothing loaded from it): b.csv: bad header
+    """
+    rejected = [r for r in map(result_json, results) if r.get("status") == "rejected"]
+    if rejected:
+        files = "; ".join(f"{r.get('file')}: {r.get('error') or 'rejected'}" for r in rejected)
+        noun = "file" if len(rejected) == 1 else "files"
+        raise PipelineFailure(f"{len(rejected)} {source} {noun} rejected (nothing loaded from it): {files}")
+
+
+def demo_to_landing(settings: Settings, scale: float, seed: int, *, progress: bool = False) -> dict[str, list[Path]]:
+    """Generate synthetic extracts for every source into ``landing/<source>/``.
+
+    Also creates a random pseudonymisation key when there is none, as ``helsedata run --demo``
+    does, so the ingestion DAGs can load the files. Returns the files per source. The generator decides the file names; files are moved into
+    the source's landing folder when it writes them elsewhere (e.g. flat into ``out_dir``).
+    """
+    import synthetic
+    from ingestion.pseudonym import load_key
+
+    settings.ensure()
+    load_key(settings, create=True)  # a demo install gets a random key, as ``--demo`` does
+    written = synthetic.generate(settings.landing, scale, seed, progress=progress)
+    placed: dict[str, list[Path]] = {}
+    for source, paths in written.items():
+        target = landing_dir(settings, source)
+        target.mkdir(parents=True, exist_ok=True)
+        placed[source] = []
+        for path in map(Path, paths):
+            if path.parent.resolve() != target.resolve():
+                path = path.replace(target / path.name)
+            placed[source].append(path)
+    return placed
+
+
+__all__ = [
+    "MARTS_ASSET_URI", "PUBLIC_ASSET_URI", "QUALITY_ASSET_URI", "SOURCES", "WAREHOUSE_POOL",
+    "demo_to_landing", "ingest_landing", "landing_asset_uri", "landing_dir",
+    "landing_files", "loaded_hashes", "raise_for_rejected", "raw_asset_uri", "result_json",
+]
