@@ -97,7 +97,7 @@ class BuildFailure(PipelineFailure):
 
 def dbt_paths(settings: Settings) -> tuple[Path, Path]:
     """dbt's target and log folders for this platform instance."""
-    return settings.home / "dbt" / "target", settings.home / "dbt" / "logs"
+    return settings.dbt_target, settings.home / "dbt" / "logs"
 
 
 def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] | None = None) -> list[str]:

@@ -32,6 +32,11 @@ class Settings:
         return self.home / "warehouse.duckdb"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder (manifest, run results, docs site) for this instance."""
+        return self.home / "dbt" / "target"
+
+    @property
     def landing(self) -> Path:
         return self.home / "landing"
 

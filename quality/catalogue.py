@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from helsedata.config import DBT_PROJECT_DIR
+from helsedata.config import DBT_PROJECT_DIR, Settings
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+def manifest_path(settings: Settings) -> Path:
+    """Where ``helsedata build`` leaves dbt's manifest for this platform instance."""
+    return settings.dbt_target / "manifest.json"
+
 
 #: Lineage when there is no dbt manifest: dataset → datasets built from it (transitively closed
 #: by :func:`downstream`). Mirrors dbt_project/models and the seed indicator_inputs.
@@ -54,7 +57,7 @@ def _manifest(path: Path, mtime: float) -> dict | None:
         return None
 
 
-def load_manifest(path: Path = MANIFEST) -> dict | None:
+def load_manifest(path: Path) -> dict | None:
     """The dbt manifest, or None when dbt has not compiled the project."""
     if not path.exists():
         return None

@@ -70,7 +70,7 @@ def evaluate(settings: Settings) -> GateDecision:
         failing = store.failed_critical(con)
     blockers = tuple(Blocker(f["dataset"], f["check"], f["unexpected_percent"], f["threshold"], f["error"])
                      for f in failing)
-    manifest = catalogue.load_manifest()
+    manifest = catalogue.load_manifest(catalogue.manifest_path(settings))
     blocked: dict[str, list[str]] = {}
     for dataset in dict.fromkeys(b.dataset for b in blockers):
         for target in [dataset, *catalogue.downstream(dataset, manifest)]:

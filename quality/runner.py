@@ -247,7 +247,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
     present = [s for s in specs if s.name in columns]
     checked = validate(present, settings.warehouse) if present else {}
 
-    manifest = catalogue.load_manifest(manifest_path or catalogue.MANIFEST)
+    manifest = catalogue.load_manifest(manifest_path or catalogue.manifest_path(settings))
     dataset_results = []
     for spec in specs:
         exists = spec.name in columns

@@ -24,6 +24,7 @@ def built(demo_build, tmp_path):  # noqa: F811
     source, _ = demo_build
     settings = Settings(home=tmp_path / "home").ensure()
     shutil.copy(source.warehouse, settings.warehouse)
+    shutil.copytree(source.dbt_target, settings.dbt_target)
     return settings
 
 
@@ -43,7 +44,8 @@ def test_gate_blocks_real_downstream_models_by_dbt_lineage(built):
     run_quality(built, datasets=["raw.vft_mottakere"], report=False)
     with pytest.raises(PipelineFailure, match="raw.vft_mottakere: critical check 'tjenestetype_in_codelist'"):
         gate(built)
-    if catalogue.load_manifest() is not None:
-        downstream = catalogue.downstream("raw.vft_mottakere", catalogue.load_manifest())
-        assert "marts.mart_indicator_values" in downstream
-        assert any(d.startswith("staging.") for d in downstream)
+    manifest = catalogue.load_manifest(catalogue.manifest_path(built))
+    assert manifest is not None, "helsedata build leaves dbt's manifest under HELSEDATA_HOME"
+    downstream = catalogue.downstream("raw.vft_mottakere", manifest)
+    assert "marts.mart_indicator_values" in downstream
+    assert any(d.startswith("staging.") for d in downstream)
