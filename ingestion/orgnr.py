@@ -13,6 +13,8 @@ False
 
 from __future__ import annotations
 
+from ingestion.fnr import mod11
+
 WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 
@@ -26,9 +28,7 @@ def check_digit(first_eight: str) -> int | None:
     """
     if len(first_eight) != 8 or not first_eight.isascii() or not first_eight.isdigit():
         raise ValueError(f"expected eight digits, got {first_eight!r}")
-    remainder = sum(int(d) * w for d, w in zip(first_eight, WEIGHTS, strict=True)) % 11
-    check = (11 - remainder) % 11
-    return None if check == 10 else check
+    return mod11(first_eight, WEIGHTS)
 
 
 def with_check_digit(first_eight: str) -> str:

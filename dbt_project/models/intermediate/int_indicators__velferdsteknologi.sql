@@ -124,10 +124,11 @@ unioned as (
 
     union all
 
-    select 'vft_mottakere_67_per_1000', recipients.aar, recipients.geo_level, recipients.geo_code,
+    {% for age in ['67', '80'] %}
+    select 'vft_mottakere_{{ age }}_per_1000', recipients.aar, recipients.geo_level, recipients.geo_code,
         'total', 'alle',
-        recipients.n_67_plus, population_by_geo.pop_67_plus,
-        1000 * {{ safe_divide('recipients.n_67_plus', 'population_by_geo.pop_67_plus') }}
+        recipients.n_{{ age }}_plus, population_by_geo.pop_{{ age }}_plus,
+        1000 * {{ safe_divide('recipients.n_' ~ age ~ '_plus', 'population_by_geo.pop_' ~ age ~ '_plus') }}
     from recipients
     inner join population_by_geo
         on population_by_geo.aar = recipients.aar
@@ -135,18 +136,7 @@ unioned as (
         and population_by_geo.geo_code = recipients.geo_code
 
     union all
-
-    select 'vft_mottakere_80_per_1000', recipients.aar, recipients.geo_level, recipients.geo_code,
-        'total', 'alle',
-        recipients.n_80_plus, population_by_geo.pop_80_plus,
-        1000 * {{ safe_divide('recipients.n_80_plus', 'population_by_geo.pop_80_plus') }}
-    from recipients
-    inner join population_by_geo
-        on population_by_geo.aar = recipients.aar
-        and population_by_geo.geo_level = recipients.geo_level
-        and population_by_geo.geo_code = recipients.geo_code
-
-    union all
+    {% endfor %}
 
     select 'vkp_kommuner', vkp_kommuner.aar, vkp_kommuner.geo_level, vkp_kommuner.geo_code,
         'total', 'alle',
