@@ -66,7 +66,15 @@ def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
     step("labels", lambda: _refresh_labels(cfg, as_json))
     step("publish", lambda: _publish(cfg))
     summary["ok"] = True
-    emit(summary, as_json, f"Done. Warehouse: {cfg.warehouse}\nReports: {cfg.reports}")
+    emit(summary, as_json, _human_summary(summary, cfg))
+
+
+def _human_summary(summary: dict[str, Any], cfg) -> str:
+    lines = [f"{name:<10} {info.pop('seconds'):>7.1f} s  "
+             + ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in info.items())
+             for name, info in ((n, dict(i)) for n, i in summary["steps"].items())]
+    return "\n".join([*lines, f"Warehouse: {cfg.warehouse}",
+                      f"Reports:   {cfg.reports / 'indicators.html'}, {cfg.reports / 'quality.html'}"])
 
 
 def _build(cfg, as_json: bool) -> Any:
