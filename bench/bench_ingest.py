@@ -6,6 +6,7 @@ Run (from the repository root):
     .venv/bin/python bench/bench_ingest.py --full           # scale 1 (≈160 M rows, hours)
     .venv/bin/python bench/bench_ingest.py --extracts DIR   # reuse extracts from `helsedata demo-data`
     .venv/bin/python bench/bench_ingest.py --files 1        # only the first year's file
+    .venv/bin/python bench/bench_ingest.py --extracts DIR --files 1 --work DIR2  # e.g. scale 1, one file
 
 It generates synthetic kpr_kontakter extracts (unless given), then runs two measurements, each in
 its own fresh process and empty warehouse file, on the same files and machine:
@@ -113,6 +114,14 @@ def extracts(args: argparse.Namespace, work: Path) -> list[Path]:
     return files[: args.files] if args.files else files
 
 
+def extracts_scale(folder: str) -> float | None:
+    """The generator scale recorded in a `helsedata demo-data` folder's manifest.json, if any."""
+    try:
+        return float(json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["scale"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def report(result: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -157,8 +166,9 @@ def main() -> None:
         raise SystemExit(f"row counts differ: ingest read {ingest['rows_read']}, read_csv {baseline['rows_read']}")
     for m in (ingest, baseline):
         m["rows_per_second"] = m["rows_read"] / m["seconds"]
+    scale = extracts_scale(args.extracts) if args.extracts else args.scale
     result = {
-        "benchmark": "bench_ingest", "source": SOURCE, "scale": None if args.extracts else args.scale,
+        "benchmark": "bench_ingest", "source": SOURCE, "scale": scale,
         "extracts": args.extracts, "files": len(files), "rows": ingest["rows_read"],
         "megabytes": megabytes, "ingest": ingest, "baseline": baseline,
         "ratio_ingest_to_baseline": ingest["seconds"] / baseline["seconds"],
@@ -167,7 +177,7 @@ def main() -> None:
     }
     report(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    label = f"scale{args.scale:g}" if not args.extracts else "extracts"
+    label = f"scale{scale:g}" if scale is not None else "extracts"
     out = RESULTS / f"bench_ingest_{label}_{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -35,13 +35,22 @@ from ingestion.reader import (
 )
 from ingestion.rules import RuleContext, check_batch
 from ingestion.sources import Source, get_source
-from ingestion.store import FileCounts, FileLoad, ensure_tables, manifest_status, now, write_manifest
+from ingestion.store import (
+    FileCounts,
+    FileLoad,
+    ensure_tables,
+    manifest_status,
+    now,
+    remove_staging,
+    staging_path,
+    write_manifest,
+)
 
 #: Test hook: seconds to sleep after each staged batch, so a test can kill the process mid-load.
 PAUSE_ENV = "HELSEDATA_TEST_PAUSE_AFTER_BATCH"
 #: Tuning knob: bytes per batch (default :data:`ingestion.reader.DEFAULT_BATCH_BYTES`).
 BATCH_BYTES_ENV = "HELSEDATA_INGEST_BATCH_BYTES"
-#: Tuning knob: DuckDB memory limit while ingesting; beyond it staged rows spill to disk
+#: Tuning knob: DuckDB memory limit while ingesting; beyond it DuckDB spills to disk
 #: (``warehouse.duckdb.tmp/``, pseudonymised rows only), which keeps a 20M-row file bounded.
 MEMORY_LIMIT_ENV = "HELSEDATA_INGEST_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
@@ -99,23 +108,39 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     batch_bytes = int(environ.get(BATCH_BYTES_ENV) or DEFAULT_BATCH_BYTES)
     pause = float(environ.get(PAUSE_ENV) or 0)
     results = []
+    staging = staging_path(settings.warehouse)
     with writer(settings.warehouse) as con:
-        con.execute(f"set memory_limit = '{_memory_limit(environ)}'")
+        _configure(con, settings.warehouse, environ)
         ensure_shared_tables(con)
         ensure_tables(con, source)
-        with _progress(progress) as bar:
-            for path in paths:
-                results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, pause, bar))
+        try:
+            with _progress(progress) as bar:
+                for path in paths:
+                    results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, pause, bar, staging))
+        finally:
+            remove_staging(staging)
     return results
 
 
+def _configure(con, warehouse: Path, environ: Mapping[str, str]) -> None:
+    """Bound DuckDB's memory and let it spill (pseudonymised rows only) next to the warehouse.
+
+    Row order in ``raw`` carries no meaning (``_line_number`` does), so DuckDB need not keep
+    insertion order — that lets large inserts and sorts run without buffering for order.
+    """
+    con.execute(f"set memory_limit = '{_memory_limit(environ)}'")
+    spill = warehouse.with_name(warehouse.name + ".tmp")
+    con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    con.execute("set preserve_insertion_order = false")
+
+
 def _ingest_one(con, source: Source, path: Path, codec: str, ctx: RuleContext, batch_bytes: int,
-                pause: float, bar) -> IngestResult:
+                pause: float, bar, staging: Path) -> IngestResult:
     sha = file_sha256(path)
     if manifest_status(con, sha) == "loaded":
         return IngestResult(str(path), source.name, sha, "skipped_duplicate")
     started = now()
-    load = FileLoad(con, source, str(path), sha, codec, started, ctx.key)
+    load = FileLoad(con, source, str(path), sha, codec, started, ctx.key, staging)
     task = bar.add_task(path.name, total=path.stat().st_size, rows=0) if bar else None
     writer_thread = _BatchWriter(load)
     try:
@@ -127,6 +152,7 @@ def _ingest_one(con, source: Source, path: Path, codec: str, ctx: RuleContext, b
             writer_thread.submit(batch.lines.height, checked.good, checked.bad)
             if bar:
                 bar.update(task, completed=batch.bytes_read, rows=load.rows_read)
+            del batch, checked  # only the writer thread holds the batch now
             if pause:
                 writer_thread.wait()
                 print(f"ingest: paused after batch {number} of {path.name}", file=sys.stderr, flush=True)
@@ -152,10 +178,10 @@ def _ingest_one(con, source: Source, path: Path, codec: str, ctx: RuleContext, b
 
 
 class _BatchWriter:
-    """Writes checked batches into DuckDB on one background thread, one batch at a time.
+    """Stages checked batches (Parquet, :class:`FileLoad`) on one background thread, one batch at a time.
 
-    DuckDB and Polars both release the GIL, so checking batch *n + 1* (Polars, HMAC) overlaps
-    with inserting batch *n* (DuckDB). At most one batch waits, which keeps memory bounded;
+    Polars releases the GIL, so checking batch *n + 1* (Polars, HMAC) overlaps with writing
+    batch *n* to its Parquet staging file. At most one batch waits, which keeps memory bounded;
     batches are written in order because each waits for the previous one.
     """
 

@@ -6,13 +6,26 @@ or ``kill -9`` at any point leaves the warehouse as if the file had never been s
 loads it completely. The two duplicate rules run at the end as set operations in DuckDB over the
 whole file and the rows already in ``raw``, which keeps Python's memory bounded whatever the file
 size (DuckDB spills to disk beyond its memory limit).
+
+Batches are *staged* first: each checked batch (pseudonymised good rows, scrubbed quarantine
+rows) is written as a Parquet file into a scratch folder next to the warehouse
+(:func:`staging_path`), and the file's transaction then copies them into the warehouse with one
+``INSERT … SELECT`` per table. Why: DuckDB keeps every row appended by many small statements
+inside one open transaction in memory it does not count against ``memory_limit`` and never spills
+(measured with DuckDB 1.5: ≈240 bytes per row, 7 GiB for a 19 M-row file), whereas one large
+``INSERT … SELECT`` writes its row groups to the database file as it goes. Parquet rather than a
+staging DuckDB table: Polars writes a batch in a few milliseconds without the GIL, and DuckDB
+caches nothing of it until the copy. The warehouse itself is only touched inside the transaction;
+a crash leaves at most the scratch folder, which the next load deletes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -53,6 +66,16 @@ QUARANTINE_DDL = """create table if not exists ingest.quarantine (
 LOADED_AT = "_loaded_at"
 
 
+def staging_path(warehouse: Path) -> Path:
+    """The scratch folder a file's batches are staged in (Parquet) before its transaction copies them."""
+    return warehouse.with_name(warehouse.name + ".ingest-staging")
+
+
+def remove_staging(path: Path) -> None:
+    """Delete the staging folder (left over after a crash, or done with)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(MANIFEST_DDL)
     con.execute(QUARANTINE_DDL)
@@ -75,8 +98,11 @@ class FileCounts:
 class FileLoad:
     """One file's load; call :meth:`begin`, :meth:`add_batch`..., :meth:`finish`, or :meth:`abort`.
 
-    Good rows go straight into ``raw.<source>`` inside the open transaction (invisible to other
-    connections until commit). At the end the duplicate rules find the rows to take out again:
+    Each batch's good and bad rows are written to Parquet files in the staging folder (so neither
+    Python nor DuckDB holds anything of earlier batches). :meth:`finish`
+    opens the file's transaction, copies the staged rows into ``raw.<source>`` and
+    ``ingest.quarantine`` with one statement each (invisible to other connections until commit),
+    and then the duplicate rules find the rows to take out again:
 
     1. every row of the file gets DuckDB's 64-bit ``hash()`` of its columns — cheap to group and
        join, unlike eight string columns;
@@ -87,8 +113,8 @@ class FileLoad:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, file_name: str, file_sha256: str,
-                 encoding: str, started_at: dt.datetime, key: PseudonymKey):
-        self.con, self.source = con, source
+                 encoding: str, started_at: dt.datetime, key: PseudonymKey, staging: Path):
+        self.con, self.source, self.staging = con, source, staging
         self.file_name, self.file_sha256 = file_name, file_sha256
         self.encoding, self.started_at, self.key = encoding, started_at, key
         self.rows_read = 0
@@ -96,31 +122,32 @@ class FileLoad:
         #: Every raw column except lineage: person_id, derived and data columns.
         self._data_columns = [c.name for c in raw_columns(source) if not c.name.startswith("_")]
         self._has_loaded_at = LOADED_AT in [c.name for c in raw_columns(source)]
+        self._staged: dict[str, list[str]] = {"good": [], "bad": []}
 
     def begin(self) -> None:
-        self.con.begin()
+        """Start a fresh staging folder (a stale one is a crashed load's, never committed)."""
+        remove_staging(self.staging)
+        self.staging.mkdir(parents=True)
+        self._staged = {"good": [], "bad": []}
 
     def add_batch(self, rows_read: int, good: pl.DataFrame, bad: pl.DataFrame) -> None:
+        """Stage one checked batch as a Parquet file; nothing of it stays in memory afterwards."""
         self.rows_read += rows_read
         if good.height:
-            self.con.register("ingest_batch_good", good)
-            loaded_at = ", ?::TIMESTAMP as _loaded_at" if self._has_loaded_at else ""
-            self.con.execute(f"insert into {self.source.raw_table} by name select *{loaded_at} from ingest_batch_good",
-                             [self.started_at] if self._has_loaded_at else [])
-            self.con.unregister("ingest_batch_good")
+            self._stage("good", good)
             self.rows_inserted += good.height
         if bad.height:
-            self.con.register("ingest_batch_bad", bad)
-            self.con.execute(
-                f"""insert into ingest.quarantine
-                    select ?, ?, ?, _line_number, {RULE_COLUMN}, {DETAIL_COLUMN}, {VALUES_COLUMN}, ?
-                    from ingest_batch_bad""",
-                [self.file_name, self.file_sha256, self.source.name, self.started_at],
-            )
-            self.con.unregister("ingest_batch_bad")
+            self._stage("bad", bad)
+
+    def _stage(self, kind: str, frame: pl.DataFrame) -> None:
+        path = self.staging / f"{kind}-{len(self._staged[kind]):06d}.parquet"
+        frame.write_parquet(path, compression="lz4", statistics=False)
+        self._staged[kind].append(str(path))
 
     def finish(self) -> FileCounts:
-        """Run the duplicate rules, reconcile, write the manifest row and commit."""
+        """Copy the staged rows, run the duplicate rules, reconcile, write the manifest row and commit."""
+        self.con.begin()
+        self._copy_staged()
         duplicates = self._quarantine_duplicates()
         counts = self._counts()
         if counts.rows_read != counts.rows_loaded + counts.rows_quarantined or \
@@ -132,14 +159,35 @@ class FileLoad:
         self._write_manifest("loaded", counts, error=None)
         self._drop_temp()
         self.con.commit()
+        self._discard_staging()
         return counts
 
     def abort(self) -> None:
-        """Undo everything this file wrote (the transaction never committed)."""
+        """Undo everything this file wrote (the transaction never committed) and drop the staging."""
         try:
             self.con.rollback()
-        except duckdb.Error:  # no transaction left to roll back (e.g. the connection failed)
+        except duckdb.Error:  # no transaction open (still staging), or the connection failed
             pass
+        self._discard_staging()
+
+    def _copy_staged(self) -> None:
+        """The staged batches into ``raw`` and ``ingest.quarantine``: one statement each."""
+        if self._staged["good"]:
+            loaded_at = ", ?::TIMESTAMP as _loaded_at" if self._has_loaded_at else ""
+            self.con.execute(
+                f"""insert into {self.source.raw_table} by name
+                    select *{loaded_at} from read_parquet(?, union_by_name = true)""",
+                [*([self.started_at] if self._has_loaded_at else []), self._staged["good"]])
+        if self._staged["bad"]:
+            self.con.execute(
+                f"""insert into ingest.quarantine
+                    select ?, ?, ?, _line_number, {RULE_COLUMN}, {DETAIL_COLUMN}, {VALUES_COLUMN}, ?
+                    from read_parquet(?, union_by_name = true)""",
+                [self.file_name, self.file_sha256, self.source.name, self.started_at, self._staged["bad"]],
+            )
+
+    def _discard_staging(self) -> None:
+        remove_staging(self.staging)
 
     def _quarantine_duplicates(self) -> int:
         """Quarantine and delete this file's exact duplicates; return how many."""

@@ -15,6 +15,7 @@ import pytest
 
 from helsedata.errors import ConfigurationError
 from ingestion import ingest_files
+from ingestion.store import staging_path
 from ingestion.testing import extract_text, valid_row, write_extract, write_valid_extract
 
 TODAY = dt.date(2025, 6, 1)
@@ -209,11 +210,30 @@ def test_kill_mid_load_leaves_nothing_and_a_rerun_completes(settings, tmp_path):
     assert query(settings, "select count(*) from raw.kpr_kontakter") == [(0,)]
     assert query(settings, "select count(*) from ingest.manifest") == [(0,)]
     assert query(settings, "select count(*) from ingest.quarantine") == [(0,)]
+    # The batches staged before the kill are left in the scratch folder, pseudonymised only.
+    staging = staging_path(settings.warehouse)
+    staged = [p for p in staging.rglob("*") if p.is_file()]
+    assert len(staged) >= 3
+    numbers = [valid_row("kpr_kontakter", i)["fodselsnummer"] for i in range(n)]
+    for file in staged:
+        content = file.read_bytes()
+        assert [x for x in numbers if x.encode() in content] == [], file
 
     [result] = ingest(settings, [path])
     assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", n, n, 0)
     assert query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter") == [(n, n)]
     assert query(settings, "select status, rows_loaded from ingest.manifest") == [("loaded", n)]
+    assert not staging.exists()  # the rerun discarded the stale staging and its own
+
+
+def test_staging_is_removed_after_loads_and_rejections(settings, tmp_path):
+    good = write_valid_extract(tmp_path / "good.csv", "kpr_kontakter", 50)
+    bad = write_extract(tmp_path / "bad.csv", "kpr_kontakter", [HEADER.replace(";", ",")])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 99)]).encode() + "Bærum\n".encode("latin-1"))
+    results = ingest(settings, [good, bad, latin], environ={**KEY_ENV, "HELSEDATA_INGEST_BATCH_BYTES": "200"})
+    assert [r.status for r in results] == ["loaded", "loaded", "rejected"]
+    assert not staging_path(settings.warehouse).exists()
 
 
 def test_header_only_file_loads_zero_rows(settings, tmp_path):
