@@ -37,7 +37,7 @@ from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from sqlalchemy.pool import StaticPool
 
-from helsedata.warehouse import STORAGE_COMPATIBILITY_VERSION
+from helsedata.warehouse import duckdb_config
 
 
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
@@ -74,8 +74,7 @@ def engine_kwargs(read_only: bool = True) -> dict:
     The DuckDB config matches :func:`helsedata.warehouse.connect`, so a process that also holds a
     writer connection shares the same database instance instead of failing on a config clash.
     """
-    config: dict = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
-    connect_args: dict = {"config": config}
+    connect_args: dict = {"config": duckdb_config()}
     if read_only:
         connect_args["read_only"] = True
     return {"poolclass": StaticPool, "connect_args": connect_args}
