@@ -54,17 +54,7 @@ unioned as (
 final as (
 
     select
-        indicator_id,
-        {{ dbt.safe_cast('aar', dbt.type_string()) }} as period,
-        'year' as period_type,
-        {{ year_start('aar') }} as period_start,
-        'nasjonal' as geo_level,
-        'NO' as geo_code,
-        'total' as breakdown,
-        'alle' as breakdown_code,
-        cast(numerator as {{ type_double() }}) as numerator,
-        cast(denominator as {{ type_double() }}) as denominator,
-        cast(value as {{ type_double() }}) as value
+        {{ yearly_indicator_columns(geo_level="'nasjonal'", geo_code="'NO'", breakdown="'total'", breakdown_code="'alle'") }}
     from unioned
 
 )

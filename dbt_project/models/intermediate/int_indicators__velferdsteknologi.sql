@@ -151,17 +151,7 @@ unioned as (
 final as (
 
     select
-        indicator_id,
-        {{ dbt.safe_cast('aar', dbt.type_string()) }} as period,
-        'year' as period_type,
-        {{ year_start('aar') }} as period_start,
-        geo_level,
-        geo_code,
-        breakdown,
-        breakdown_code,
-        cast(numerator as {{ type_double() }}) as numerator,
-        cast(denominator as {{ type_double() }}) as denominator,
-        cast(value as {{ type_double() }}) as value
+        {{ yearly_indicator_columns() }}
     from unioned
 
 )
