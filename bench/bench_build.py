@@ -44,8 +44,8 @@ MARTS = ("mart_indicator_values", "mart_indicator_status", "mart_registry_report
 def prepare(home: Path, scale: float, seed: int) -> dict[str, float]:
     import ingestion
     import synthetic
-    from helsedata.config import Settings
-    from ingestion.sources import SOURCES
+    from kernel.config import Settings
+    from kernel.sources import SOURCES
 
     settings = Settings(home=home).ensure()
     started = time.perf_counter()
@@ -83,7 +83,7 @@ def time_dbt_run(settings) -> float:
 
 
 def time_sql_script(settings) -> float:
-    from helsedata.warehouse import writer
+    from kernel.warehouse import writer
 
     sql = SCRIPT.read_text()
     started = time.perf_counter()
@@ -94,7 +94,7 @@ def time_sql_script(settings) -> float:
 
 def differences(settings) -> dict[str, int]:
     """Rows in one version of each mart and not the other (0 everywhere = identical)."""
-    from helsedata.warehouse import read_only
+    from kernel.warehouse import read_only
 
     out = {}
     with read_only(settings.warehouse) as con:
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="timed repetitions (best is reported)")
     args = parser.parse_args(argv)
 
-    from helsedata.config import Settings
+    from kernel.config import Settings
 
     home = args.home or Path(tempfile.mkdtemp(prefix="helsedata-bench-"))
     settings = Settings(home=home.resolve()).ensure()

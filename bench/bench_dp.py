@@ -30,15 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helsedata.config import Settings  # noqa: E402
+from kernel.config import Settings  # noqa: E402
 
 GROUP_BY = ("kommunenummer", "tjenesteyter")
 
 
 def build(warehouse: Path, table: str, rows: int, seed: int) -> None:
     """Synthetic contacts for 2024 made in SQL (fast at national scale)."""
-    from helsedata.warehouse import writer
-    from ingestion.sources import KPR_KONTAKTER, raw_table_ddl
+    from kernel.warehouse import writer
+    from kernel.sources import KPR_KONTAKTER, raw_table_ddl
     from privacy.catalogue import domain
 
     kommuner = list(domain("kommunenummer"))
@@ -72,7 +72,7 @@ def best(fn, repeat: int) -> float:
 
 
 def exact_group_by(warehouse: Path, table: str) -> None:
-    from helsedata.warehouse import read_only
+    from kernel.warehouse import read_only
 
     with read_only(warehouse) as con:
         con.execute(f"select {', '.join(GROUP_BY)}, count(*) from {table}"
@@ -100,7 +100,7 @@ def polars_path(warehouse: Path, table: str, k: int) -> float:
     import opendp.prelude as dp
     import polars as pl
 
-    from helsedata.warehouse import read_only
+    from kernel.warehouse import read_only
     from privacy.catalogue import domain
 
     dp.enable_features("contrib")

@@ -42,7 +42,7 @@ SOURCE = "kpr_kontakter"
 
 
 def child_ingest(home: Path, files: list[Path]) -> dict:
-    from helsedata.config import Settings
+    from kernel.config import Settings
     from ingestion import ingest_files
 
     settings = Settings(home=home).ensure()

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
-from helsedata.config import Settings  # noqa: E402
+from kernel.config import Settings  # noqa: E402
 from quality.specs import DatasetSpec, Check, ROW_COUNT_BAND, all_specs  # noqa: E402
 from quality.suites import asset_query  # noqa: E402
 
@@ -122,7 +122,7 @@ def bench_rows(rows: int, repeat: int) -> int:
 def prepare(scale: float, seed: int) -> Settings:
     from helsedata.build import build
     from helsedata.pipeline import demo_to_landing, ingest_landing
-    from ingestion.sources import SOURCES
+    from kernel.sources import SOURCES
 
     settings = Settings(home=Path(tempfile.mkdtemp(prefix="bench-quality-"))).ensure()
     t = time.perf_counter()

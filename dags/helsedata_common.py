@@ -14,8 +14,8 @@ from airflow.sdk import Asset
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
 from helsedata import pipeline
-from helsedata.errors import HelsedataError
-from ingestion.sources import SOURCES
+from kernel.errors import HelsedataError
+from kernel.sources import SOURCES
 
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 TAGS = ["helsedata"]

@@ -31,7 +31,7 @@ def demo_data():
     @task(outlets=list(LANDING_ASSETS.values()))
     def generate(params: dict | None = None) -> dict[str, list[str]]:
         """Write the demo extracts into the landing folders and return them per source."""
-        from helsedata.config import Settings
+        from kernel.config import Settings
         from helsedata.pipeline import demo_to_landing
 
         files = demo_to_landing(Settings.from_environ(), float(params["scale"]), int(params["seed"]))

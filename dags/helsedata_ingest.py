@@ -1,6 +1,6 @@
 """One ingestion DAG per source: new extract files in ``landing/<source>/`` → ``raw.<source>``.
 
-The DAGs are generated from ``ingestion.sources.SOURCES``, so a new source gets its DAG by being
+The DAGs are generated from ``kernel.sources.SOURCES``, so a new source gets its DAG by being
 defined there. Each run:
 
 1. ``find_new_files`` lists the files in ``$HELSEDATA_HOME/landing/<source>/`` whose sha256 is not
@@ -21,7 +21,7 @@ from __future__ import annotations
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from helsedata_common import DEFAULT_ARGS, LANDING_ASSETS, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
-from ingestion.sources import SOURCES
+from kernel.sources import SOURCES
 
 
 def ingestion_dag(source: str):
@@ -43,7 +43,7 @@ def ingestion_dag(source: str):
         @task.short_circuit(pool=WAREHOUSE_POOL)
         def find_new_files() -> list[str]:
             """Extract files not loaded yet (by sha256); none → skip the rest of the run."""
-            from helsedata.config import Settings
+            from kernel.config import Settings
             from helsedata.pipeline import landing_files
 
             return [str(path) for path in landing_files(Settings.from_environ(), source)]
@@ -53,7 +53,7 @@ def ingestion_dag(source: str):
             """Validate, pseudonymise and load the files; one result per file (as ``ingest --json``)."""
             from pathlib import Path
 
-            from helsedata.config import Settings
+            from kernel.config import Settings
             from ingestion import ingest_files
 
             results = ingest_files(Settings.from_environ(), source, [Path(p) for p in paths], progress=False)

@@ -31,7 +31,7 @@ def build_marts():
     def dbt_build() -> None:
         """``dbt build``: models and tests, staging → intermediate → marts."""
         from helsedata.build import build
-        from helsedata.config import Settings
+        from kernel.config import Settings
 
         build(Settings.from_environ(), progress=False)
 

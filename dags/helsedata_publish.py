@@ -27,7 +27,7 @@ def publish():
     @task(pool=WAREHOUSE_POOL, outlets=[PUBLIC_ASSET])
     def publish_tables_and_report() -> None:
         """Disclosure-controlled public tables, HTML report, Superset refresh."""
-        from helsedata.config import Settings
+        from kernel.config import Settings
         from helsedata.publish import publish as publish_step
 
         publish_step(Settings.from_environ())

@@ -33,7 +33,7 @@ def quality_gate():
     @task(pool=WAREHOUSE_POOL)
     def run_checks() -> None:
         """GX suites on raw tables and marts → quality.results, quality.labels."""
-        from helsedata.config import Settings
+        from kernel.config import Settings
         from quality import run_quality
 
         run_quality(Settings.from_environ())
@@ -42,14 +42,14 @@ def quality_gate():
     def refresh_labels() -> None:
         """dbt: the marts' input_quality_label from the newest quality.labels."""
         from helsedata.build import refresh_quality_labels
-        from helsedata.config import Settings
+        from kernel.config import Settings
 
         refresh_quality_labels(Settings.from_environ(), progress=False)
 
     @task(pool=WAREHOUSE_POOL, outlets=[QUALITY_ASSET])
     def gate() -> None:
         """Fail when a critical check failed; passing lets publication run."""
-        from helsedata.config import Settings
+        from kernel.config import Settings
         from quality import gate as quality_gate_step
 
         quality_gate_step(Settings.from_environ())

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from helsedata.config import Settings
+from kernel.config import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: How a suppressed cell is shown (SSB's standard symbol for confidential figures).

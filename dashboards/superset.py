@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import ConfigurationError, PipelineFailure
+from kernel.config import Settings
+from kernel.errors import ConfigurationError, PipelineFailure
 
 DATABASE_NAME = "helsedata"
 DASHBOARD_SLUG = "helsedata"

@@ -4,14 +4,14 @@
 call. It
 
 1. opens the warehouse once to create what dbt reads but others write: the shared tables
-   (``quality.labels``, ``raw.room_applications``, :func:`helsedata.warehouse.ensure_shared_tables`)
-   and every ``raw.<source>`` table (:func:`ingestion.sources.raw_table_ddl`), so a build on a
+   (``quality.labels``, ``raw.room_applications``, :func:`kernel.warehouse.ensure_shared_tables`)
+   and every ``raw.<source>`` table (:func:`kernel.sources.raw_table_ddl`), so a build on a
    fresh warehouse gives empty marts instead of failing;
 2. refreshes ``raw.room_applications`` from the analysis room with
    ``privacy.room.export_applications(settings)`` when the privacy package provides it;
 3. runs ``dbt build`` (seeds, models, snapshots, data tests and unit tests, in DAG order) through
    :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events;
-4. raises :class:`BuildFailure` (a :class:`~helsedata.errors.PipelineFailure`) naming every model
+4. raises :class:`BuildFailure` (a :class:`~kernel.errors.PipelineFailure`) naming every model
    or test that failed and dbt's message for it.
 
 dbt writes its ``target/`` and ``logs/`` under ``$HELSEDATA_HOME/dbt/``, never into the source
@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helsedata.config import DBT_PROJECT_DIR, Settings
-from helsedata.errors import PipelineFailure
+from kernel.config import DBT_PROJECT_DIR, Settings
+from kernel.errors import PipelineFailure
 
 __all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "generate_docs"]
 
@@ -124,8 +124,8 @@ def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] |
 
 def prepare_warehouse(settings: Settings) -> None:
     """Create the tables dbt reads before their writers have run, then export the room's applications."""
-    from helsedata.warehouse import ensure_shared_tables, writer
-    from ingestion.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import ensure_shared_tables, writer
+    from kernel.sources import SOURCES, raw_table_ddl
 
     settings.ensure()
     with writer(settings.warehouse) as con:

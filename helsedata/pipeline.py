@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import PipelineFailure
-from ingestion.sources import SOURCES, get_source
+from kernel.config import Settings
+from kernel.errors import PipelineFailure
+from kernel.sources import SOURCES, get_source
 
 #: Name endings of extract files in ``landing/<source>/``; anything else (a ``*.part`` still being
 #: copied, a ``*.tmp``) is left alone until it is renamed.
@@ -73,7 +73,7 @@ def loaded_hashes(settings: Settings) -> set[str]:
     """
     if not settings.warehouse.exists():
         return set()
-    from helsedata.warehouse import read_only
+    from kernel.warehouse import read_only
 
     with read_only(settings.warehouse) as con:
         exists = con.execute(
@@ -138,7 +138,7 @@ def raise_for_rejected(source: str, results: Iterable[Any]) -> None:
     >>> raise_for_rejected("kpr_kontakter", [{"file": "b.csv", "status": "rejected", "error": "bad header"}])
     Traceback (most recent call last):
     ...
-    helsedata.errors.PipelineFailure: 1 kpr_kontakter file rejected (nothing loaded from it): b.csv: bad header
+    kernel.errors.PipelineFailure: 1 kpr_kontakter file rejected (nothing loaded from it): b.csv: bad header
     """
     rejected = [r for r in map(result_json, results) if r.get("status") == "rejected"]
     if rejected:

@@ -4,7 +4,7 @@
 
 1. asks the quality gate (:func:`quality.gate`, when the quality package provides it) whether
    the marts may be published; a failing critical check raises
-   :class:`~helsedata.errors.PipelineFailure` unless an override with a reason is given;
+   :class:`~kernel.errors.PipelineFailure` unless an override with a reason is given;
 2. reads ``marts.mart_indicator_values``, ``marts.mart_indicator_status`` and
    ``marts.mart_registry_reporting_coverage``;
 3. applies disclosure control (:mod:`privacy.disclosure`) to every indicator about persons;
@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import ConfigurationError, PipelineFailure
+from kernel.config import Settings
+from kernel.errors import ConfigurationError, PipelineFailure
 from privacy.disclosure import (
     ROUNDING_BASE,
     SUPPRESSION_THRESHOLD,
@@ -93,7 +93,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
         )
     gate = _run_gate(settings, override_reason, actor)
 
-    from helsedata.warehouse import writer
+    from kernel.warehouse import writer
 
     published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     with writer(settings.warehouse) as con:
@@ -157,7 +157,7 @@ def _run_gate(settings: Settings, override_reason: str | None, actor: str | None
 
 def indicator_definitions() -> dict[str, dict[str, Any]]:
     """indicator_id → its seed row, plus ``datasets`` (from the seed ``indicator_inputs``)."""
-    from helsedata.codelists import read_seed
+    from kernel.codelists import read_seed
 
     definitions = {row["indicator_id"]: dict(row) for row in read_seed("indicator_definitions")}
     try:
@@ -203,7 +203,7 @@ def _as_count(value: Any, what: str) -> int | None:
 
 
 def _fylke_of() -> dict[str, str]:
-    from helsedata.codelists import read_seed
+    from kernel.codelists import read_seed
 
     return {r["kommunenummer"]: r["fylkesnummer"] for r in read_seed("kommuner_2024")}
 

@@ -6,7 +6,7 @@ Public API (the CLI and the Airflow DAGs both call it):
 * :data:`RULES` — the named row rules a quarantined row can carry.
 
 See ``docs/ingestion.md``. The names are imported on first use, so reading the light modules
-(``ingestion.sources``, ``ingestion.fnr``) does not pull in Polars and DuckDB.
+(``kernel.sources``, ``ingestion.fnr``) does not pull in Polars and DuckDB.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Is a kommunenummer valid on a given date? — for a whole column at once.
 
 The rule itself (which codes were valid when, across the 2020 and 2024 reforms) is defined once
-in :mod:`helsedata.kommuner`. A batch has millions of rows but only a few thousand distinct dates,
+in :mod:`kernel.kommuner`. A batch has millions of rows but only a few thousand distinct dates,
 and the set of valid codes only changes at reform dates; so the calendar asks
-:func:`helsedata.kommuner.valid_kommunenummer` once per distinct date (remembered across batches),
+:func:`kernel.kommuner.valid_kommunenummer` once per distinct date (remembered across batches),
 numbers each distinct set of codes, and answers for the column with two joins.
 """
 
@@ -18,7 +18,7 @@ class KommuneCalendar:
     """Memoised ``valid_kommunenummer`` lookups, answered for Polars columns."""
 
     def __init__(self) -> None:
-        from helsedata.kommuner import valid_kommunenummer
+        from kernel.kommuner import valid_kommunenummer
 
         self._valid_on = valid_kommunenummer
         self._set_ids: dict[frozenset[str], int] = {}

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import UserInputError
-from helsedata.warehouse import ensure_shared_tables, writer
+from kernel.config import Settings
+from kernel.errors import UserInputError
+from kernel.warehouse import ensure_shared_tables, writer
 from ingestion.pseudonym import load_key
 from ingestion.reader import (
     DEFAULT_BATCH_BYTES,
@@ -34,7 +34,7 @@ from ingestion.reader import (
     split_fields,
 )
 from ingestion.rules import RuleContext, check_batch
-from ingestion.sources import Source, get_source
+from kernel.sources import Source, get_source
 from ingestion.store import (
     FileCounts,
     FileLoad,

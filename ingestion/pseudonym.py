@@ -28,8 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from helsedata.config import Settings
-from helsedata.errors import ConfigurationError
+from kernel.config import Settings
+from kernel.errors import ConfigurationError
 
 KEY_ENV = "HELSEDATA_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 
 DEFAULT_ENCODING = "utf-8"
 #: Bytes per batch: large enough for Polars to use every core, small enough to bound memory.

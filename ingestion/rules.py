@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from helsedata.codelists import codes
+from kernel.codelists import codes
 from ingestion import fnr_polars
 from ingestion.fnr_polars import FNR_RULE_DETAILS, with_fnr_fields
 from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
 from ingestion.pseudonym import PseudonymKey
-from ingestion.sources import Column, Source, raw_columns
+from kernel.sources import Column, Source, raw_columns
 
 #: rule name → what it means. Order = checking order.
 RULES: dict[str, str] = {
@@ -38,7 +38,7 @@ RULES: dict[str, str] = {
     "periode_invalid": "periode is not a month written YYYY-MM.",
     "code_not_in_list": "A coded field holds a value outside its code list (for vft_mottakere: outside the welfare-technology codes).",
     "date_in_future": "A date (or the first day of periode) lies after the day of ingestion.",
-    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (helsedata.kommuner).",
+    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (kernel.kommuner).",
     "rapporteringsenhet_invalid": "rapporteringsenhet is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
     "period_end_before_start": "The end date is before the start date.",
     "count_negative": "A delivery count is negative.",

@@ -30,10 +30,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from helsedata.errors import PipelineFailure
+from kernel.errors import PipelineFailure
 from ingestion.pseudonym import PseudonymKey
 from ingestion.rules import DETAIL_COLUMN, HASH_PREFIX, RULE_COLUMN, VALUES_COLUMN
-from ingestion.sources import Source, raw_columns, raw_table_ddl
+from kernel.sources import Source, raw_columns, raw_table_ddl
 
 MANIFEST_DDL = """create table if not exists ingest.manifest (
   file_sha256 VARCHAR PRIMARY KEY,

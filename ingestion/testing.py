@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ingestion.fnr import SYNTHETIC_MONTH_OFFSET, InvalidIdentityNumber, with_check_digits
-from ingestion.sources import get_source
+from kernel.sources import get_source
 
 #: A municipality code valid before and after both reforms (Oslo).
 STABLE_KOMMUNE = "0301"

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helsedata.errors import ConfigurationError
+from kernel.errors import ConfigurationError
 from privacy.catalogue import Dataset, domain
 
 #: Folder (under HELSEDATA_HOME) of the bounded extracts.

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from helsedata.config import Settings
+from kernel.config import Settings
 
 #: ``prev_hash`` of the first entry.
 GENESIS_HASH = "0" * 64

@@ -16,7 +16,7 @@ import sqlite3
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 
 #: Largest ε a single permit may be granted. Above ~10 the guarantee says little; a reviewer who
 #: needs more should split the work into separate applications that are each justified.
@@ -37,7 +37,7 @@ def parse_epsilon(text: str | int | Fraction) -> Fraction:
     >>> parse_epsilon("nan")
     Traceback (most recent call last):
     ...
-    helsedata.errors.UserInputError: epsilon must be a positive finite number like 0.5 or 1/3, not 'nan'
+    kernel.errors.UserInputError: epsilon must be a positive finite number like 0.5 or 1/3, not 'nan'
     """
     if isinstance(text, Fraction):
         value = text

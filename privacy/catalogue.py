@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from helsedata.codelists import codes
-from helsedata.errors import UserInputError
+from kernel.codelists import codes
+from kernel.errors import UserInputError
 
 #: Years a query can group by. Public and fixed, so a release never reveals which years exist
 #: in the data; covers the strategy period (2017 baseline) to the current year plus one.

@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import RefusedError, UserInputError
+from kernel.config import Settings
+from kernel.errors import RefusedError, UserInputError
 from privacy import audit
 from privacy.aggregate import STATISTICS, AggregateSpec, all_keys, key_domains, run_aggregate
 from privacy.budget import (
@@ -441,7 +441,7 @@ def export_applications(settings: Settings) -> int:
     datasets — enough for the data-access indicator (count and processing time). Returns rows
     written.
     """
-    from helsedata.warehouse import ensure_shared_tables, writer
+    from kernel.warehouse import ensure_shared_tables, writer
 
     with opened(settings) as conn:
         apps = conn.execute(

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from helsedata.config import Settings
+from kernel.config import Settings
 
 #: How long (ms) a process waits for another's write transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000

@@ -1,7 +1,7 @@
 """Small builders for tests and benchmarks of the analysis room (real DuckDB and SQLite files).
 
 Not used by the platform itself. Rows are written straight into ``raw.*`` tables created with
-:func:`ingestion.sources.raw_table_ddl`, so the room is tested against the real table shapes.
+:func:`kernel.sources.raw_table_ddl`, so the room is tested against the real table shapes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from helsedata.config import Settings
+from kernel.config import Settings
 
 
 def person(i: int) -> str:
@@ -26,8 +26,8 @@ def person(i: int) -> str:
 
 def write_rows(warehouse: Path, source_name: str, rows: Iterable[Sequence]) -> int:
     """Create ``raw.<source>`` (if needed) and append ``rows`` (lineage columns filled in)."""
-    from helsedata.warehouse import writer
-    from ingestion.sources import SOURCES, raw_columns, raw_table_ddl
+    from kernel.warehouse import writer
+    from kernel.sources import SOURCES, raw_columns, raw_table_ddl
 
     source = SOURCES[source_name]
     columns = [c.name for c in raw_columns(source) if not c.name.startswith("_")]
@@ -98,7 +98,7 @@ def spend_worker(args: tuple[str, str, str, str]) -> str:
     ``args`` is (HELSEDATA_HOME, permit_id, researcher, epsilon). Module-level so that
     ``multiprocessing`` can pickle it under the ``spawn`` start method.
     """
-    from helsedata.errors import RefusedError
+    from kernel.errors import RefusedError
     from privacy.budget import parse_epsilon
     from privacy.room import QueryRequest, query
 

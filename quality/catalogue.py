@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from helsedata.config import DBT_PROJECT_DIR, Settings
+from kernel.config import DBT_PROJECT_DIR, Settings
 
 def manifest_path(settings: Settings) -> Path:
     """Where ``helsedata build`` leaves dbt's manifest for this platform instance."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from helsedata.config import PROJECT_ROOT
+from kernel.config import PROJECT_ROOT
 from quality.specs import all_specs
 from quality.suites import KINDS
 

@@ -3,7 +3,7 @@
 :func:`gate` reads the latest quality run from the warehouse (running one first if there is none),
 finds datasets with failing critical checks, and expands each to its downstream datasets (dbt
 lineage from ``target/manifest.json``, else :data:`quality.catalogue.STATIC_DOWNSTREAM`). If
-anything is blocked it raises :class:`~helsedata.errors.PipelineFailure` naming the dataset, the
+anything is blocked it raises :class:`~kernel.errors.PipelineFailure` naming the dataset, the
 check and the failing share — unless the caller overrides the gate with an explicit reason, which
 is written to the hash-chained audit log (:func:`privacy.audit.record`).
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from helsedata.config import Settings
-from helsedata.errors import PipelineFailure, UserInputError
-from helsedata.warehouse import read_only
+from kernel.config import Settings
+from kernel.errors import PipelineFailure, UserInputError
+from kernel.warehouse import read_only
 from quality import catalogue, store
 
 #: Audit-log action of a gate override.

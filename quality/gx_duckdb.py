@@ -37,7 +37,7 @@ from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from sqlalchemy.pool import StaticPool
 
-from helsedata.warehouse import duckdb_config
+from kernel.warehouse import duckdb_config
 
 
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
@@ -71,7 +71,7 @@ class DuckDBDatasource(SQLDatasource):
 def engine_kwargs(read_only: bool = True) -> dict:
     """SQLAlchemy ``create_engine`` arguments for the warehouse.
 
-    The DuckDB config matches :func:`helsedata.warehouse.connect`, so a process that also holds a
+    The DuckDB config matches :func:`kernel.warehouse.connect`, so a process that also holds a
     writer connection shares the same database instance instead of failing on a config clash.
     """
     connect_args: dict = {"config": duckdb_config()}

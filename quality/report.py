@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helsedata.config import Settings
+from kernel.config import Settings
 
 TEMPLATE = "quality_report.html.j2"
 

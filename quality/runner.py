@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helsedata.config import Settings
-from helsedata.errors import ConfigurationError, PipelineFailure
-from helsedata.warehouse import read_only, writer
+from kernel.config import Settings
+from kernel.errors import ConfigurationError, PipelineFailure
+from kernel.warehouse import read_only, writer
 from quality import catalogue, store
 from quality.labels import Label, Outcome, grade
 from quality.specs import DatasetSpec, all_specs, spec_by_name
@@ -289,7 +289,7 @@ def _last_loads(con) -> dict[str, dt.datetime]:
             loads[f"raw.{source}"] = finished
     except Exception:  # noqa: BLE001 - no manifest yet: fall back to the rows
         pass
-    from ingestion.sources import SOURCES
+    from kernel.sources import SOURCES
 
     for source in SOURCES.values():
         if source.raw_table not in loads:
@@ -317,7 +317,7 @@ def _age_days(dataset: str, loads: dict[str, dt.datetime], manifest, now: dt.dat
     if dataset.startswith("raw."):
         sources = [dataset]
     else:
-        from ingestion.sources import SOURCES
+        from kernel.sources import SOURCES
 
         sources = catalogue.upstream_raw(dataset, [s.raw_table for s in SOURCES.values()], manifest)
     ages = []

@@ -7,7 +7,7 @@ the kommune calendar or the previous period), how bad a failure is (``critical``
 publication, ``warning`` only lowers the label) and how many rows may violate it (``threshold``, in
 percent of rows, as DQD does; GX's ``mostly = 1 - threshold/100``).
 
-Raw datasets are derived from :mod:`ingestion.sources` (columns, types, required columns and code
+Raw datasets are derived from :mod:`kernel.sources` (columns, types, required columns and code
 lists are declared there once) plus the few facts below that sources.py does not hold (business
 keys, grouping for the period comparison). Marts are declared here as literal data. Nothing else
 in the package names a column: :func:`quality.suites.build_suite` turns any spec into a GX suite.
@@ -19,8 +19,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from helsedata import codelists
-from ingestion.sources import SOURCES, Source, raw_columns
+from kernel import codelists
+from kernel.sources import SOURCES, Source, raw_columns
 
 CATEGORIES = ("conformance", "completeness", "plausibility")
 CONTEXTS = ("verification", "validation")
@@ -120,7 +120,7 @@ class DatasetSpec:
 _DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN",
                  "timestamp": "TIMESTAMP"}
 
-#: Facts about raw datasets that ingestion/sources.py does not hold.
+#: Facts about raw datasets that kernel/sources.py does not hold.
 RAW_EXTRAS: dict[str, dict[str, Any]] = {
     "kpr_kontakter": {"periods": PeriodComparison("kommunenummer", "year(kontaktdato)", "year(kontaktdato)")},
     "kpr_tjenester": {"periods": PeriodComparison("kommunenummer", "year(startdato)", "year(startdato)")},
@@ -243,11 +243,11 @@ def _registry_reporting_checks(today: dt.date) -> list[Check]:
 def kommune_valid_sql(column: str, date_sql: str) -> str:
     """SQL: ``column`` was a valid kommunenummer on the date ``date_sql``.
 
-    The validity intervals come from :func:`helsedata.kommuner.kommune_validity` (SSB Klass 131),
+    The validity intervals come from :func:`kernel.kommuner.kommune_validity` (SSB Klass 131),
     the same rule ingestion and the generator use, inlined as a ``values`` list so the check runs
     in DuckDB on a read-only warehouse.
     """
-    from helsedata.kommuner import kommune_validity
+    from kernel.kommuner import kommune_validity
 
     def day(d: dt.date | None) -> str:
         return "null" if d is None else f"date '{d:%Y-%m-%d}'"
@@ -372,7 +372,7 @@ def all_specs(today: dt.date | None = None) -> tuple[DatasetSpec, ...]:
 
 
 def spec_by_name(name: str, today: dt.date | None = None) -> DatasetSpec:
-    from helsedata.errors import UserInputError
+    from kernel.errors import UserInputError
 
     specs = {s.name: s for s in all_specs(today)}
     try:

@@ -1,6 +1,6 @@
 """History of quality runs in the warehouse: ``quality.results`` and ``quality.labels``.
 
-``quality.labels`` is created (empty) by :func:`helsedata.warehouse.ensure_shared_tables`, because
+``quality.labels`` is created (empty) by :func:`kernel.warehouse.ensure_shared_tables`, because
 dbt reads it before the first quality run; this module adds its extra columns additively.
 ``quality.latest_labels`` is a view with the newest label per dataset.
 """
@@ -11,7 +11,7 @@ import json
 
 import duckdb
 
-from helsedata.warehouse import ensure_shared_tables
+from kernel.warehouse import ensure_shared_tables
 
 RESULTS_DDL = """create table if not exists quality.results (
   run_id VARCHAR NOT NULL,

@@ -1,6 +1,6 @@
 """Small, clean warehouses for tests and benchmarks, built with DuckDB SQL only.
 
-:func:`build_warehouse` creates every raw table with :func:`ingestion.sources.raw_table_ddl` and the
+:func:`build_warehouse` creates every raw table with :func:`kernel.sources.raw_table_ddl` and the
 three marts with the columns their specs declare, filled with rows that pass every check. Tests then
 break one thing at a time (:data:`DEFECTS`) and expect exactly the matching check to fail.
 """
@@ -11,9 +11,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from helsedata.config import Settings
-from helsedata.warehouse import writer
-from ingestion.sources import SOURCES, raw_table_ddl
+from kernel.config import Settings
+from kernel.warehouse import writer
+from kernel.sources import SOURCES, raw_table_ddl
 from quality.specs import MART_SPECS
 
 #: Kommuner valid in both 2023 and 2024 (no reform in between).
@@ -109,7 +109,7 @@ def _build_marts(con) -> None:
 
 def full_manifest(settings: Settings, path: Path) -> Path:
     """A dbt-like manifest in which every dataset and column is documented (for label tests)."""
-    from helsedata.warehouse import read_only
+    from kernel.warehouse import read_only
 
     with read_only(settings.warehouse) as con:
         rows = con.execute("select table_schema, table_name, column_name from information_schema.columns "

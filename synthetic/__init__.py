@@ -16,8 +16,8 @@ from types import TracebackType
 import numpy as np
 import polars as pl
 
-from helsedata.errors import UserInputError
-from ingestion.sources import KPR_KONTAKTER, KPR_TJENESTER, REGISTRY_REPORTING, SOURCES, VFT_MOTTAKERE
+from kernel.errors import UserInputError
+from kernel.sources import KPR_KONTAKTER, KPR_TJENESTER, REGISTRY_REPORTING, SOURCES, VFT_MOTTAKERE
 from synthetic.calibration import YEARS, calibration_summary
 from synthetic.episodes import start_year
 from synthetic.geography import geography

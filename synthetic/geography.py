@@ -1,7 +1,7 @@
 """Kommune lineages: which code a synthetic person's kommune had at each date.
 
 Persons live in a 2024 kommune. For earlier dates the extract must carry the code valid then
-(:mod:`helsedata.kommuner`). Each person gets one *lineage*: a chain of codes, one per code-list
+(:mod:`kernel.kommuner`). Each person gets one *lineage*: a chain of codes, one per code-list
 version, that SSB's change table links (e.g. ``1141 Finnøy`` (≤2019) → ``1103 Stavanger``), so
 a person's old code stays the same year after year and old codes appear in old years.
 
@@ -21,8 +21,8 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from helsedata.codelists import read_seed
-from helsedata.kommuner import versions
+from kernel.codelists import read_seed
+from kernel.kommuner import versions
 
 #: Weight of a predecessor that has its successor's name (see module docstring).
 SAME_NAME_WEIGHT = 3.0

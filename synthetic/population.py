@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from helsedata.codelists import seed_path
+from kernel.codelists import seed_path
 from synthetic.geography import Geography, day_number
 from synthetic.identity import synthetic_numbers
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from helsedata.codelists import read_seed
-from helsedata.kommuner import version_index, versions
+from kernel.codelists import read_seed
+from kernel.kommuner import version_index, versions
 from ingestion.orgnr import check_digit
 from synthetic.calibration import YEARS
 from synthetic.geography import Geography

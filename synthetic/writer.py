@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from ingestion.sources import Source, get_source
+from kernel.sources import Source, get_source
 
 SEPARATOR = ";"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from helsedata.cli import main
-from helsedata.config import Settings
+from kernel.config import Settings
 
 
 @dataclass

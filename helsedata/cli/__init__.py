@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from helsedata.config import Settings
-from helsedata.errors import HelsedataError
+from kernel.config import Settings
+from kernel.errors import HelsedataError
 
 #: command name → "module:attribute" of its click command.
 COMMANDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import emit, json_option, settings
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 
 
 @click.group(name="room")

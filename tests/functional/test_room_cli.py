@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from helsedata.config import Settings
+from kernel.config import Settings
 from privacy.testing import vft_rows, write_rows
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sources import SOURCES as ALL_SOURCES
+from kernel.sources import SOURCES as ALL_SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
@@ -342,8 +342,8 @@ def test_a_rejected_file_fails_the_run_naming_it_and_the_good_file_loads_once(ai
 
 def test_a_failing_critical_check_stops_publication(airflow_env, tmp_path):
     require(*QUALITY, PUBLISH)
-    from helsedata.config import Settings
-    from helsedata.warehouse import writer
+    from kernel.config import Settings
+    from kernel.warehouse import writer
     from quality.testing import DEFECTS, build_warehouse
 
     home = tmp_path / "dag"

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from helsedata import pipeline
-from helsedata.errors import PipelineFailure
+from kernel.errors import PipelineFailure
 from ingestion.testing import write_extract, write_valid_extract
 
 SOURCE = "kpr_tjenester"
@@ -66,7 +66,7 @@ def test_asset_uris_name_the_raw_table_and_landing_folder(source):
 
 
 def test_unknown_source_is_refused():
-    from helsedata.errors import UserInputError
+    from kernel.errors import UserInputError
 
     with pytest.raises(UserInputError, match="Unknown source"):
         pipeline.raw_asset_uri("kpr_kontakt")

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helsedata.codelists import read_seed
-from helsedata.config import Settings
+from kernel.codelists import read_seed
+from kernel.config import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def _build_demo_warehouse(settings: Settings) -> dict:
     import ingestion
     import synthetic
     from helsedata.build import build, generate_docs
-    from ingestion.sources import SOURCES
+    from kernel.sources import SOURCES
 
     files = synthetic.generate(settings.home / "extracts", SCALE, SEED, progress=False)
     for source in SOURCES:
@@ -189,8 +189,8 @@ def test_dbt_docs_generate_writes_the_site(demo_build):
 
 
 def _raw_rows(settings: Settings, table: str, rows: list[dict]) -> None:
-    from helsedata.warehouse import writer
-    from ingestion.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import writer
+    from kernel.sources import SOURCES, raw_table_ddl
 
     with writer(settings.warehouse) as con:
         for source in SOURCES.values():
@@ -214,7 +214,7 @@ def test_build_names_the_failing_test_and_why(settings):
     assert "Got 1 result" in message
     assert [n.status for n in failure.value.result.failed] == ["fail"]
     # dbt released the warehouse: this process can open it again with the platform's settings
-    from helsedata.warehouse import writer
+    from kernel.warehouse import writer
 
     with writer(settings.warehouse) as con:
         assert con.execute("select count(*) from raw.registry_reporting").fetchone() == (1,)

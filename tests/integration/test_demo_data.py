@@ -17,9 +17,9 @@ import polars as pl
 import pytest
 
 import synthetic
-from helsedata.kommuner import valid_kommunenummer
+from kernel.kommuner import valid_kommunenummer
 from ingestion import fnr
-from ingestion.sources import SOURCES
+from kernel.sources import SOURCES
 from synthetic.calibration import DIGITAL_SHARE, YEARS, vft_unique_recipients
 
 SCALE = 0.02
@@ -199,7 +199,7 @@ def test_cli_help_explains_every_option(run_cli):
 
 
 def test_api_rejects_bad_scale(tmp_path):
-    from helsedata.errors import UserInputError
+    from kernel.errors import UserInputError
 
     with pytest.raises(UserInputError, match="scale must be > 0"):
         synthetic.generate(tmp_path, scale=0, seed=0)

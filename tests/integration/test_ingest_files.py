@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helsedata.errors import ConfigurationError
+from kernel.errors import ConfigurationError
 from ingestion import ingest_files
 from ingestion.store import staging_path
 from ingestion.testing import extract_text, valid_row, write_extract, write_valid_extract

@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from helsedata.config import Settings
+from kernel.config import Settings
 from ingestion import ingest_files
-from ingestion.sources import SOURCES
+from kernel.sources import SOURCES
 
 SCALE = 0.0005
 

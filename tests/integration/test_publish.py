@@ -15,10 +15,10 @@ import pyarrow as pa
 import pytest
 
 import quality
-from helsedata.codelists import read_seed
-from helsedata.errors import PipelineFailure
+from kernel.codelists import read_seed
+from kernel.errors import PipelineFailure
 from helsedata.publish import _replace_tables, indicator_definitions, is_about_persons, publish
-from helsedata.warehouse import writer
+from kernel.warehouse import writer
 from privacy.disclosure import SUPPRESSION_THRESHOLD
 from tests.unit.test_disclosure_attack import pinned_cells
 

@@ -11,8 +11,8 @@ import shutil
 import duckdb
 import pytest
 
-from helsedata.config import Settings
-from helsedata.errors import PipelineFailure
+from kernel.config import Settings
+from kernel.errors import PipelineFailure
 from quality import catalogue, gate, run_quality
 from tests.integration.test_dbt_build import demo_build  # noqa: F401 - session fixture
 

@@ -9,7 +9,7 @@ import sqlite3
 import duckdb
 import pytest
 
-from helsedata.errors import PipelineFailure, UserInputError
+from kernel.errors import PipelineFailure, UserInputError
 from quality import gate, run_quality
 from quality.gate import OVERRIDE_ACTION
 from quality.testing import DEFECTS, build_warehouse, full_manifest

@@ -6,7 +6,7 @@ from fractions import Fraction
 import duckdb
 import pytest
 
-from helsedata.errors import RefusedError
+from kernel.errors import RefusedError
 from privacy import audit
 from privacy.budget import parse_epsilon
 from privacy.catalogue import domain

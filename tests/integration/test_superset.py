@@ -30,7 +30,7 @@ from dashboards.superset import (
     refresh_superset,
     rison,
 )
-from helsedata.errors import ConfigurationError, PipelineFailure
+from kernel.errors import ConfigurationError, PipelineFailure
 
 TOKEN, CSRF, COOKIE = "jwt-token", "csrf-token", "session=fake-session"
 TABLES = ["public.indicator_values", "public.indicator_status", "public.registry_reporting_coverage"]
@@ -213,7 +213,7 @@ def test_second_refresh_creates_nothing_and_refreshes_again(fake, config, settin
 
 
 def test_database_uri_is_updated_when_the_warehouse_moves(fake, config, settings, tmp_path):
-    from helsedata.config import Settings
+    from kernel.config import Settings
 
     refresh_superset(config, settings, TABLES[:1])
     moved = Settings(home=tmp_path / "elsewhere")

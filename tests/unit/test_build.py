@@ -10,8 +10,8 @@ import yaml
 
 from helsedata import build as build_module
 from helsedata.build import BuildFailure, BuildResult, NodeOutcome, _environment, _failure_message, dbt_args
-from helsedata.config import DBT_PROJECT_DIR, Settings
-from helsedata.errors import PipelineFailure
+from kernel.config import DBT_PROJECT_DIR, Settings
+from kernel.errors import PipelineFailure
 
 
 def node(name: str, status: str, message: str | None = None, resource_type: str = "test") -> NodeOutcome:

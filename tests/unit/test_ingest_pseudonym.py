@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helsedata.errors import ConfigurationError
+from kernel.errors import ConfigurationError
 from ingestion.pseudonym import (
     KEY_ENV,
     PSEUDONYM_DOMAIN,

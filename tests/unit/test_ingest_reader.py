@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 from ingestion.reader import normalise_encoding, read_batches, split_fields
 
 

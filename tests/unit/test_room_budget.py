@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 from privacy.budget import from_columns, parse_epsilon, to_columns
 
 

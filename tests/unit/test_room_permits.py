@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from helsedata.errors import RefusedError, UserInputError
+from kernel.errors import RefusedError, UserInputError
 from privacy import audit
 from privacy.budget import parse_epsilon
 from privacy.room import QueryRequest, apply, budget, query, review, revoke

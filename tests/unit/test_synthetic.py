@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helsedata.codelists import read_seed
-from helsedata.kommuner import kommune_validity, valid_kommunenummer, versions
+from kernel.codelists import read_seed
+from kernel.kommuner import kommune_validity, valid_kommunenummer, versions
 from ingestion import fnr, orgnr
-from ingestion.sources import SOURCES
+from kernel.sources import SOURCES
 from synthetic import calibration, write_extract
 from synthetic.careers import calibrated_careers
 from synthetic.geography import geography

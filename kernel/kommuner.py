@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import NamedTuple
 
-from helsedata.codelists import read_seed
+from kernel.codelists import read_seed
 
 #: First and last ``source_year`` of the crosswalk (the Klass versions it was built from).
 CROSSWALK_FIRST_YEAR = 2018

@@ -6,7 +6,7 @@ import csv
 from functools import cache
 from pathlib import Path
 
-from helsedata.config import SEEDS_DIR
+from kernel.config import SEEDS_DIR
 
 
 def seed_path(name: str) -> Path:

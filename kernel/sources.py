@@ -146,7 +146,7 @@ def raw_table_ddl(source: Source) -> str:
 
 
 def get_source(name: str) -> Source:
-    from helsedata.errors import UserInputError
+    from kernel.errors import UserInputError
 
     try:
         return SOURCES[name]
