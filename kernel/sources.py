@@ -1,8 +1,11 @@
-"""The four extract formats (design §2) and the raw tables they load into.
+"""The source contract: the four extract formats and the raw tables they load into.
 
 This module is the single definition of each source: the header an extract must have, how each
-column is typed, which code list it must belong to, and the shape of its ``raw.*`` table. The
-generator (:mod:`synthetic`), ingestion, dbt sources and the quality specs all read it from here.
+column is typed, which code list it must belong to, its business key, the column that places a row
+in time, its count-consistency rules, and the shape of its ``raw.*`` table. The generator
+(:mod:`synthetic`), ingestion's rules, the quality specs, dbt's ``__sources.yml`` and the analysis
+room's catalogue are generated from it or checked against it by a test (docs/architecture.md).
+Adding a source is one declaration here plus its dbt staging model.
 
 Person-level sources carry ``fodselsnummer`` in the extract only. In ``raw.*`` it is replaced by
 ``person_id`` (a keyed HMAC-SHA-256 pseudonym) plus the ``fodselsaar`` and ``kjonn`` derived
@@ -12,6 +15,14 @@ from it at ingestion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+#: A reporting month as written in extracts and ``raw.*``: ``YYYY-MM``. The one pattern; Polars
+#: (ingestion) and DuckDB (quality) both take it as written.
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+#: The warehouse type of each contract type.
+DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,29 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Period:
+    """The column that places a row in time: a date, or a month written ``YYYY-MM``."""
+
+    column: str
+    grain: Literal["day", "month"] = "day"
+
+    def first_day_sql(self) -> str:
+        """SQL for the first day of the row's period (a DATE)."""
+        return self.column if self.grain == "day" else f"cast({self.column} || '-01' as date)"
+
+    def year_sql(self) -> str:
+        return f"year({self.first_day_sql()})"
+
+
+@dataclass(frozen=True)
+class CountRule:
+    """A count-consistency rule: ``part`` never exceeds ``whole`` (both non-negative counts)."""
+
+    part: str
+    whole: str
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     description: str  # "One row is ..." — the grain
@@ -35,6 +69,22 @@ class Source:
     period_columns: tuple[str, str] | None = None
     #: Date columns that may not lie in the future.
     date_columns: tuple[str, ...] = field(default=())
+    #: The column that places a row in time (timeliness, period comparisons).
+    period: Period | None = None
+    #: The columns that identify one row of the extract's subject, when it has one.
+    business_key: tuple[str, ...] = ()
+    #: The reporting unit a row belongs to (coverage, period comparisons).
+    unit_column: str = "kommunenummer"
+    #: The unit may also be a 9-digit organisation number (mod-11), not only a kommunenummer.
+    unit_may_be_orgnr: bool = False
+    #: Non-negative count columns, and the rules between them.
+    count_columns: tuple[str, ...] = ()
+    count_rules: tuple[CountRule, ...] = ()
+    #: Analysis room: the most rows one person contributes to a query (the contribution bound that
+    #: sets a DP release's sensitivity); ``None`` when the source is not offered in the room.
+    rows_per_person: int | None = None
+    #: Analysis room: coded columns researchers may group by, besides the person keys.
+    room_group_by: tuple[str, ...] = ()
 
     @property
     def header(self) -> list[str]:
@@ -81,6 +131,10 @@ KPR_KONTAKTER = Source(
     ),
     kommune_date_column="kontaktdato",
     date_columns=("kontaktdato",),
+    period=Period("kontaktdato"),
+    # 10 covers most people's contacts in a year (GP users average 3-4); heavier users are truncated.
+    rows_per_person=10,
+    room_group_by=("tjenesteyter", "kontaktform"),
 )
 
 KPR_TJENESTER = Source(
@@ -96,6 +150,10 @@ KPR_TJENESTER = Source(
     kommune_date_column="startdato",
     period_columns=("startdato", "sluttdato"),
     date_columns=("startdato", "sluttdato"),
+    period=Period("startdato"),
+    # Five concurrent or successive care episodes per person per query.
+    rows_per_person=5,
+    room_group_by=("tjenestetype",),
 )
 
 VFT_MOTTAKERE = Source(
@@ -112,6 +170,10 @@ VFT_MOTTAKERE = Source(
     kommune_date_column="startdato",
     period_columns=("startdato", "sluttdato"),
     date_columns=("startdato", "sluttdato"),
+    period=Period("startdato"),
+    # One person has at most one service of each of the four technologies.
+    rows_per_person=4,
+    room_group_by=("tjenestetype", "via_vkp"),
 )
 
 REGISTRY_REPORTING = Source(
@@ -126,11 +188,15 @@ REGISTRY_REPORTING = Source(
         Column("mottatt_digitalt", "integer", description="Of those received, received electronically."),
         Column("mottatt_innen_frist", "integer", description="Of those received, received by the deadline."),
     ),
+    period=Period("periode", grain="month"),
+    business_key=("register", "rapporteringsenhet", "periode"),
+    unit_column="rapporteringsenhet",
+    unit_may_be_orgnr=True,
+    count_columns=("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist"),
+    count_rules=(CountRule("mottatt_digitalt", "mottatt"), CountRule("mottatt_innen_frist", "mottatt")),
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (KPR_KONTAKTER, KPR_TJENESTER, VFT_MOTTAKERE, REGISTRY_REPORTING)}
-
-_DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
 
 
 def raw_columns(source: Source) -> tuple[Column, ...]:
@@ -141,7 +207,7 @@ def raw_columns(source: Source) -> tuple[Column, ...]:
 
 
 def raw_table_ddl(source: Source) -> str:
-    columns = ",\n  ".join(f"{c.name} {_DUCKDB_TYPES[c.type]}" for c in raw_columns(source))
+    columns = ",\n  ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in raw_columns(source))
     return f"create table if not exists {source.raw_table} (\n  {columns}\n)"
 
 
