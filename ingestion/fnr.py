@@ -164,9 +164,6 @@ def parse(number: str, today: dt.date) -> IdentityNumber:
         raise InvalidIdentityNumber("fnr_birth_date", "a number cannot be both a D- and an H-number")
     day -= D_NUMBER_DAY_OFFSET if is_d else 0
     month -= SYNTHETIC_MONTH_OFFSET if is_syn else H_NUMBER_MONTH_OFFSET if is_h else 0
-    kind = {(False, False): "fodselsnummer", (True, False): "d_nummer",
-            (False, True): "syntetisk", (True, True): "syntetisk_d_nummer"}[(is_d, is_syn)]
-    kind = "h_nummer" if is_h else kind
     if new_calculation:
         year = latest_year(yy, month, day, today)
     else:
@@ -182,7 +179,15 @@ def parse(number: str, today: dt.date) -> IdentityNumber:
         raise InvalidIdentityNumber("fnr_birth_date", "identity number's birth date is after the reference day")
     gender_neutral = new_calculation or birth_date >= NEW_CALCULATION_FROM
     sex = None if gender_neutral else "M" if int(number[8]) % 2 else "K"
-    return IdentityNumber(kind=kind, birth_date=birth_date, sex=sex)
+    return IdentityNumber(kind=_kind(is_d, is_h, is_syn), birth_date=birth_date, sex=sex)
+
+
+def _kind(is_d: bool, is_h: bool, is_syn: bool) -> str:
+    if is_h:
+        return "h_nummer"
+    if is_syn:
+        return "syntetisk_d_nummer" if is_d else "syntetisk"
+    return "d_nummer" if is_d else "fodselsnummer"
 
 
 def with_check_digits_or_none(first_nine: str, remainder: int = 0) -> str | None:
