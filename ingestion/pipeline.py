@@ -22,7 +22,7 @@ from typing import Any
 from kernel.config import Settings
 from kernel.errors import UserInputError
 from kernel.warehouse import ensure_shared_tables, writer
-from ingestion.pseudonym import load_key
+from ingestion.pseudonym import check_key_fingerprint, load_key
 from ingestion.reader import (
     DEFAULT_BATCH_BYTES,
     FileRejected,
@@ -113,6 +113,7 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
         _configure(con, settings.warehouse, environ)
         ensure_shared_tables(con)
         ensure_tables(con, source)
+        check_key_fingerprint(con, key)  # fail fast; FileLoad.finish records it with the first load
         try:
             with _progress(progress) as bar:
                 for path in paths:

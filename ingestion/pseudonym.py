@@ -1,4 +1,4 @@
-"""The pseudonymisation key and the two keyed hashes made with it.
+"""The pseudonymisation key, the two keyed hashes made with it, and the key's guards.
 
 One secret key (never stored in the warehouse) gives two HMAC-SHA-256 hashes of an identity
 number, separated by a domain prefix so that neither can be joined to the other:
@@ -11,21 +11,38 @@ number, separated by a domain prefix so that neither can be joined to the other:
 Hashes are computed once per *distinct* value of a batch (Python's C-level SHA-256 with the HMAC
 pads precomputed) and mapped back onto the column, rather than once per row.
 
->>> key = PseudonymKey(bytes(32))
+Guards, because a wrong key fails silently — it still makes 64 hex characters per person:
+
+* a weak key (short, few distinct bytes, a counting pattern, readable text) is refused
+  (:func:`key_weakness`);
+* a key file that group or others may read is refused (``chmod 600``);
+* the warehouse records the key's fingerprint, ``HMAC(key, FINGERPRINT_DOMAIN)``, in
+  ``ingest.key_fingerprint`` at its first load, and every later load with another key is refused
+  (:func:`check_key_fingerprint`): a second key would give every person a second ``person_id``;
+* ``--demo`` creates its key file atomically (:func:`_create_key_file`), so concurrent first runs
+  all end up with the same key.
+
+>>> key = PseudonymKey(hashlib.sha256(b"doctest").digest())
 >>> len(key.pseudonym("13888012235")), key.pseudonym("13888012235") != key.quarantine_hash("13888012235")
 (64, True)
+>>> key_weakness(bytes(32))
+'har bare 1 ulike byteverdier (minst 16 kreves)'
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import itertools
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from kernel.config import Settings
@@ -35,8 +52,35 @@ KEY_ENV = "HELSEDATA_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
 #: 256-bit keys, the HMAC-SHA-256 block-strength recommendation (RFC 2104 §3: at least L bytes).
 KEY_BYTES = 32
+#: A random 32-byte key has about 30 distinct byte values; fewer than this means a pattern.
+MIN_DISTINCT_BYTES = 16
 PSEUDONYM_DOMAIN = b"helsedata/person_id/v1:"
 QUARANTINE_DOMAIN = b"helsedata/quarantine/v1:"
+FINGERPRINT_DOMAIN = b"helsedata/key-fingerprint/v1"
+NEW_KEY_HINT = f"lag en ny med `python -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))'`"
+
+KEY_FINGERPRINT_DDL = """create table if not exists ingest.key_fingerprint (
+  fingerprint VARCHAR NOT NULL,     -- hex HMAC-SHA-256(key, FINGERPRINT_DOMAIN); reveals nothing of the key
+  recorded_at TIMESTAMP NOT NULL    -- the first load with this key (UTC)
+)"""
+
+
+def key_weakness(secret: bytes) -> str | None:
+    """Why ``secret`` is too weak to pseudonymise with (bokmål, for the error message), or None.
+
+    The tests are for keys a person made up, not for randomness: each has a chance below 10⁻¹³
+    of refusing a key from ``secrets.token_hex``.
+    """
+    if len(secret) < KEY_BYTES:
+        return f"er for kort: {len(secret)} byte, minst {KEY_BYTES} byte ({2 * KEY_BYTES} heksadesimale tegn) kreves"
+    distinct = len(set(secret))
+    if distinct < MIN_DISTINCT_BYTES:
+        return f"har bare {distinct} ulike byteverdier (minst {MIN_DISTINCT_BYTES} kreves)"
+    if len({(b - a) % 256 for a, b in itertools.pairwise(secret)}) == 1:
+        return "er en tellesekvens (hver byte er forrige pluss det samme tallet)"
+    if all(0x20 <= b < 0x7F for b in secret):
+        return "består bare av lesbare tegn, som et passord skrevet som heks"
+    return None
 
 
 @dataclass(frozen=True)
@@ -46,10 +90,13 @@ class PseudonymKey:
     secret: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if len(self.secret) < KEY_BYTES:
-            raise ConfigurationError(
-                f"the pseudonymisation key must be at least {KEY_BYTES} bytes ({2 * KEY_BYTES} hex characters)"
-            )
+        if weakness := key_weakness(self.secret):
+            raise ConfigurationError(f"pseudonymiseringsnøkkelen {weakness}; {NEW_KEY_HINT}")
+
+    @property
+    def fingerprint(self) -> str:
+        """``HMAC(key, FINGERPRINT_DOMAIN)`` in hex: tells keys apart without revealing them."""
+        return hmac.new(self.secret, FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()
 
     def pseudonym(self, number: str) -> str:
         """``person_id`` of one identity number (64 hex characters)."""
@@ -126,37 +173,82 @@ def key_path(settings: Settings) -> Path:
 def load_key(settings: Settings, environ: Mapping[str, str] | None = None, *, create: bool = False) -> PseudonymKey:
     """The key from ``$HELSEDATA_PSEUDONYM_KEY`` (hex) or ``$HELSEDATA_HOME/keys/pseudonym.key``.
 
+    Refuses weak keys and key files that group or others may read.
+
     :param create: make a new random key file (mode 0600) when there is none — for ``--demo``
         only: a key made this way on a production machine would pseudonymise differently from
         every earlier load, so it is never created silently.
     """
     environ = os.environ if environ is None else environ
     if environ.get(KEY_ENV):
-        return PseudonymKey(_from_hex(environ[KEY_ENV], f"${KEY_ENV}"))
+        return _key(environ[KEY_ENV], f"${KEY_ENV}")
     path = key_path(settings)
     if not path.exists():
         if not create:
             raise ConfigurationError(
-                f"no pseudonymisation key: set {KEY_ENV} to {2 * KEY_BYTES} hex characters "
-                f"(e.g. `python -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))'`), "
-                f"or put them in {path} (mode 0600), or pass --demo to create a demo key there"
+                f"ingen pseudonymiseringsnøkkel: sett {KEY_ENV} til {2 * KEY_BYTES} heksadesimale tegn "
+                f"(f.eks. `python -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))'`), "
+                f"eller legg dem i {path} (modus 0600), eller bruk --demo for å lage en demonøkkel der"
             )
         _create_key_file(path)
-    return PseudonymKey(_from_hex(path.read_text(encoding="ascii").strip(), str(path)))
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigurationError(
+            f"nøkkelfilen {path} kan leses eller endres av andre enn eieren (modus {stat.S_IMODE(mode):04o}); "
+            f"kjør `chmod 600 {path}` og prøv igjen"
+        )
+    return _key(path.read_text(encoding="ascii"), str(path))
 
 
 def _create_key_file(path: Path) -> None:
+    """Write a random key to ``path`` unless it exists; safe against concurrent first runs.
+
+    The key is written in full to a private temporary file, which is then hard-linked to ``path``:
+    the link either appears with the whole key or fails because another process linked first —
+    then that process's key is the one everybody reads. No reader ever sees a half-written file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(secrets.token_hex(KEY_BYTES) + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(KEY_BYTES) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process made it first: use theirs
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
-def _from_hex(text: str, where: str) -> bytes:
+def _key(text: str, where: str) -> PseudonymKey:
     try:
-        return bytes.fromhex(text.strip())
+        secret = bytes.fromhex(text.strip())
     except ValueError:
-        raise ConfigurationError(f"the pseudonymisation key in {where} is not hexadecimal") from None
+        raise ConfigurationError(f"pseudonymiseringsnøkkelen i {where} er ikke heksadesimal") from None
+    if weakness := key_weakness(secret):
+        raise ConfigurationError(f"pseudonymiseringsnøkkelen i {where} {weakness}; {NEW_KEY_HINT}")
+    return PseudonymKey(secret)
+
+
+def check_key_fingerprint(con: duckdb.DuckDBPyConnection, key: PseudonymKey, *, record: bool = False) -> None:
+    """Refuse ``key`` if the warehouse was loaded with another one; with ``record``, remember it.
+
+    Call it before reading any file (fail fast) and with ``record=True`` inside the load
+    transaction, so the fingerprint is stored together with the first rows it pseudonymised —
+    a load that rolls back leaves no fingerprint behind.
+    """
+    con.execute(KEY_FINGERPRINT_DDL)
+    known = [f for (f,) in con.execute("select fingerprint from ingest.key_fingerprint").fetchall()]
+    if known and key.fingerprint not in known:
+        raise ConfigurationError(
+            f"warehouse er lastet med en annen pseudonymiseringsnøkkel (fingeravtrykk {known[0][:12]}…, "
+            f"denne nøkkelen har {key.fingerprint[:12]}…). Med en annen nøkkel får samme person en ny "
+            "person_id og telles dobbelt. Bruk nøkkelen warehouse ble lastet med; et nøkkelbytte krever "
+            "et nytt warehouse lastet fra uttrekkene"
+        )
+    if record and not known:
+        con.execute("insert into ingest.key_fingerprint values (?, ?)",
+                    [key.fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None)])

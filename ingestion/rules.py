@@ -30,8 +30,8 @@ RULES: dict[str, str] = {
     "field_count": "The line does not have one field per header column (includes blank lines).",
     "required_missing": "A required field is empty.",
     "fnr_format": "The identity number is not 11 digits.",
-    "fnr_check_digits": "The identity number's mod-11 check digits do not match.",
-    "fnr_birth_date": "The identity number holds no valid birth date for its kind (fødselsnummer, D-, H-, synthetic) and individual number.",
+    "fnr_check_digits": "The identity number's mod-11 check digits do not match (today's rule, or from 2032 Skatteetaten's new one).",
+    "fnr_birth_date": "The identity number holds no valid birth date for its kind (fødselsnummer, D-, H-, synthetic) and individual number, or one after the day of ingestion.",
     "date_invalid": "A date is not a real calendar date written YYYY-MM-DD.",
     "integer_invalid": "An integer field is not a whole number.",
     "boolean_invalid": "A boolean field is not one of true/false, 1/0, ja/nei.",
@@ -221,7 +221,7 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     """
     frame = fields.with_columns(parse_value(c).alias(_typed(c.name)) for c in source.columns)
     if source.has_identity_number:
-        frame = with_fnr_fields(frame, "fodselsnummer")
+        frame = with_fnr_fields(frame, "fodselsnummer", ctx.today)  # also strips surrounding blanks
     if source.name == "registry_reporting":
         frame = frame.with_columns(pl.when(pl.col("periode").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"))
                                    .then((pl.col("periode") + "-01").str.to_date("%Y-%m-%d", strict=False))

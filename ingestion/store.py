@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 
 from kernel.errors import PipelineFailure
-from ingestion.pseudonym import PseudonymKey
+from ingestion.pseudonym import PseudonymKey, check_key_fingerprint
 from ingestion.rules import DETAIL_COLUMN, HASH_PREFIX, RULE_COLUMN, VALUES_COLUMN
 from kernel.sources import Source, raw_columns, raw_table_ddl
 
@@ -147,6 +147,7 @@ class FileLoad:
     def finish(self) -> FileCounts:
         """Copy the staged rows, run the duplicate rules, reconcile, write the manifest row and commit."""
         self.con.begin()
+        check_key_fingerprint(self.con, self.key, record=True)
         self._copy_staged()
         duplicates = self._quarantine_duplicates()
         counts = self._counts()

@@ -22,6 +22,8 @@ from kernel.sources import get_source
 STABLE_KOMMUNE = "0301"
 #: Brønnøysundregistrene's own organisation number (valid mod-11).
 VALID_ORGNR = "974760673"
+#: A pseudonymisation key for tests (hex): strong enough for ``key_weakness``, and public.
+TEST_KEY_HEX = "9ea0ffd7b734cca365f7df9cc2269ee18435ff6f9b04b0d22264c232fde3b7e8"
 
 
 def synthetic_fnr(serial: int) -> str:

@@ -106,7 +106,7 @@ class Source:
 PERSON_COLUMNS = (
     Column("person_id", "text", description="Keyed HMAC-SHA-256 pseudonym of the identity number (hex)."),
     Column("fodselsaar", "integer", description="Birth year, derived from the identity number."),
-    Column("kjonn", "text", description="Legal sex from the identity number's ninth digit: M or K."),
+    Column("kjonn", "text", description="Legal sex from the identity number's ninth digit: M or K; null (unknown) for gender-neutral numbers (issued from 2032)."),
 )
 #: Lineage columns every raw row carries.
 LINEAGE_COLUMNS = (

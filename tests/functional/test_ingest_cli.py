@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from ingestion.testing import valid_row, write_extract, write_valid_extract
+from ingestion.testing import TEST_KEY_HEX, valid_row, write_extract, write_valid_extract
 
 KEYS = ["file", "source", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons"]
 
 
 @pytest.fixture(autouse=True)
 def pseudonym_key(monkeypatch):
-    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", "ef" * 32)
+    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", TEST_KEY_HEX)
 
 
 def lines(result) -> list[dict]:

@@ -30,13 +30,14 @@ from pathlib import Path
 import pytest
 
 from kernel.sources import SOURCES as ALL_SOURCES
+from ingestion.testing import TEST_KEY_HEX
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
 POOL = "warehouse_writer"
 #: A fixed pseudonymisation key, so the DAG run and the CLI run produce the same pseudonyms.
-TEST_KEY = "5e" * 32
+TEST_KEY = TEST_KEY_HEX
 RESULT_MARK = "HELSEDATA-DAG-TEST-RESULT "
 SOURCES = tuple(ALL_SOURCES)
 INGEST_DAGS = [f"ingest_{s}" for s in SOURCES]

@@ -11,14 +11,14 @@ import pytest
 
 from helsedata import pipeline
 from kernel.errors import PipelineFailure
-from ingestion.testing import write_extract, write_valid_extract
+from ingestion.testing import TEST_KEY_HEX, write_extract, write_valid_extract
 
 SOURCE = "kpr_tjenester"
 
 
 @pytest.fixture
 def key(monkeypatch):
-    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", TEST_KEY_HEX)
 
 
 def test_landing_files_are_the_not_yet_loaded_extracts(settings, key):

@@ -16,10 +16,10 @@ import pytest
 from kernel.errors import ConfigurationError
 from ingestion import ingest_files
 from ingestion.store import staging_path
-from ingestion.testing import extract_text, valid_row, write_extract, write_valid_extract
+from ingestion.testing import TEST_KEY_HEX, extract_text, valid_row, write_extract, write_valid_extract
 
 TODAY = dt.date(2025, 6, 1)
-KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": "cd" * 32}
+KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
 HEADER = "fodselsnummer;kommunenummer;kontaktdato;tjenesteyter;kontaktform"
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from ingestion import RULES, ingest_files
 from ingestion.fnr import with_check_digits
-from ingestion.testing import VALID_ORGNR, valid_row, write_extract
+from ingestion.testing import TEST_KEY_HEX, VALID_ORGNR, valid_row, write_extract
 
 TODAY = dt.date(2025, 6, 1)
-KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": "ab" * 32}
+KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
 
 # (case id, source, changed fields or a raw line, expected rule or None when the row must load)
 CASES = [

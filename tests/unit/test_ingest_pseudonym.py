@@ -1,27 +1,40 @@
-"""The pseudonymisation key and the keyed hashes made with it."""
+"""The pseudonymisation key, the keyed hashes made with it, and the key's guards.
+
+The guards are tested against the real parts: key files with real permission bits, concurrent
+processes creating the demo key, and ingests through ``helsedata.cli.main`` into a real DuckDB
+warehouse for the fingerprint.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import multiprocessing
+import secrets
+from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.config import Settings
 from kernel.errors import ConfigurationError
 from ingestion.pseudonym import (
+    FINGERPRINT_DOMAIN,
     KEY_ENV,
     PSEUDONYM_DOMAIN,
     QUARANTINE_DOMAIN,
     PseudonymKey,
     _PrecomputedHmac,
     key_path,
+    key_weakness,
     load_key,
 )
+from ingestion.testing import TEST_KEY_HEX, write_valid_extract
 
-KEY = PseudonymKey(bytes(range(32)))
+KEY = PseudonymKey(bytes.fromhex(TEST_KEY_HEX))
 
 
 @given(st.binary(min_size=32, max_size=100), st.text(max_size=20))
@@ -44,16 +57,45 @@ def test_the_two_domains_never_give_the_same_hash():
     assert KEY.quarantine_hash("x") == hmac.new(KEY.secret, QUARANTINE_DOMAIN + KEY.pseudonym("x").encode(), hashlib.sha256).hexdigest()
 
 
+def test_fingerprint_is_a_keyed_hash_of_a_constant():
+    assert KEY.fingerprint == hmac.new(KEY.secret, FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()
+    assert KEY.fingerprint != PseudonymKey(secrets.token_bytes(32)).fingerprint
+
+
 def test_key_from_environment_wins(settings):
-    key = load_key(settings, {KEY_ENV: "01" * 32})
-    assert key.secret == bytes([1] * 32)
-    assert "01" * 32 not in repr(key)
+    key = load_key(settings, {KEY_ENV: TEST_KEY_HEX})
+    assert key.secret == bytes.fromhex(TEST_KEY_HEX)
+    assert TEST_KEY_HEX not in repr(key)
 
 
-@pytest.mark.parametrize(("value", "message"), [("zz" * 32, "not hexadecimal"), ("ab" * 8, "at least 32 bytes")])
-def test_bad_keys_are_configuration_errors(settings, value, message):
+@pytest.mark.parametrize(("value", "message"), [
+    ("zz" * 32, "ikke heksadesimal"),
+    (TEST_KEY_HEX[:30], "for kort: 15 byte"),
+    ("00" * 32, "bare 1 ulike byteverdier"),
+    ("ab" * 32, "bare 1 ulike byteverdier"),
+    ("0123456789abcdef" * 4, "bare 8 ulike byteverdier"),
+    (bytes(range(32)).hex(), "tellesekvens"),
+    (bytes(range(200, 136, -2)).hex(), "tellesekvens"),
+    (b"The quick brown fox jumps over 13 lazy dogs".hex(), "lesbare tegn"),
+])
+def test_weak_keys_are_refused(settings, value, message):
     with pytest.raises(ConfigurationError, match=message):
         load_key(settings, {KEY_ENV: value})
+
+
+def test_random_keys_are_never_called_weak():
+    assert [k for k in (secrets.token_bytes(32) for _ in range(20_000)) if key_weakness(k)] == []
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o602])
+def test_a_key_file_others_may_read_is_refused(settings, mode):
+    path = key_path(settings)
+    path.write_text(TEST_KEY_HEX + "\n")
+    path.chmod(mode)
+    with pytest.raises(ConfigurationError, match=f"chmod 600 {path}"):
+        load_key(settings, {})
+    path.chmod(0o600)
+    assert load_key(settings, {}) == KEY
 
 
 def test_key_file_and_demo_creation(settings):
@@ -62,3 +104,67 @@ def test_key_file_and_demo_creation(settings):
     created = load_key(settings, {}, create=True)
     assert key_path(settings).stat().st_mode & 0o777 == 0o600
     assert load_key(settings, {}) == created
+    assert [p.name for p in settings.keys.iterdir()] == ["pseudonym.key"]  # no temporary file left
+
+
+def _demo_key_worker(homes: list[str], barrier, results) -> None:
+    """Create-or-read the demo key in each fresh home, starting together with the other workers."""
+    for home in homes:
+        barrier.wait()
+        try:
+            results.put((home, load_key(Settings(home=Path(home)), {}, create=True).secret.hex()))
+        except Exception as e:  # noqa: BLE001 - the test reports any failure
+            results.put((home, f"failed: {e!r}"))
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_concurrent_demo_key_creation_gives_everyone_the_same_key(tmp_path, processes):
+    """Issue 9: two processes on a fresh home failed 207 of 300 trials (one read a half-written key)."""
+    homes = [str(tmp_path / f"home{i}") for i in range(30)]
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_demo_key_worker, args=(homes, barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=300) for _ in range(len(homes) * processes)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [o for o in outcomes if o[1].startswith("failed")] == []
+    for home in homes:
+        keys = {key for h, key in outcomes if h == home}
+        assert keys == {Path(home, "keys", "pseudonym.key").read_text().strip()}, home
+
+
+def test_a_second_key_is_refused_after_the_first_load(run_cli, home, tmp_path, monkeypatch):
+    """Loading with another key would give every person a second person_id: exit 2, nothing loaded."""
+    first, second = (write_valid_extract(tmp_path / f"{n}.csv", "kpr_kontakter", 3, start=s) for n, s in (("a", 0), ("b", 10)))
+    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)
+    assert run_cli("ingest", "kpr_kontakter", first, "--json").exit_code == 0
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
+
+    monkeypatch.setenv(KEY_ENV, secrets.token_hex(32))
+    refused = run_cli("ingest", "kpr_kontakter", second, "--json")
+    assert refused.exit_code == 2
+    assert "annen pseudonymiseringsnøkkel" in refused.stdout + refused.stderr
+    assert KEY.fingerprint[:12] in refused.stdout + refused.stderr
+
+    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)  # the right key still loads
+    assert run_cli("ingest", "kpr_kontakter", second, "--json").exit_code == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.kpr_kontakter").fetchone() == (6,)
+        assert con.execute("select count(*) from ingest.key_fingerprint").fetchone() == (1,)
+
+
+def test_the_fingerprint_is_recorded_only_with_a_load(run_cli, home, tmp_path, monkeypatch):
+    """A first run whose file is rejected leaves no fingerprint, so it binds the warehouse to nothing."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not;the;header\n")
+    monkeypatch.setenv(KEY_ENV, secrets.token_hex(32))
+    assert run_cli("ingest", "kpr_kontakter", bad, "--json").exit_code == 2
+    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)
+    good = write_valid_extract(tmp_path / "good.csv", "kpr_kontakter", 2)
+    assert run_cli("ingest", "kpr_kontakter", good, "--json").exit_code == 0
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
