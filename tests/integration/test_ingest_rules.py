@@ -15,13 +15,16 @@ import pytest
 
 from ingestion import RULES, ingest_files
 from ingestion.fnr import with_check_digits
-from ingestion.testing import VALID_ORGNR, valid_row, write_extract
+from ingestion.reader import MAX_LINE_BYTES
+from ingestion.testing import VALID_ORGNR, synthetic_fnr_born, valid_row, write_extract
 
 TODAY = dt.date(2025, 6, 1)
 KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": "ab" * 32}
 
 # (case id, source, changed fields or a raw line, expected rule or None when the row must load)
 CASES = [
+    ("line too long", "kpr_kontakter", "1" * (MAX_LINE_BYTES + 1), "line_too_long"),
+    ("line at the limit", "kpr_kontakter", "x" * MAX_LINE_BYTES, "field_count"),
     ("too few fields", "kpr_kontakter", "13888012235;0301;2024-01-01", "field_count"),
     ("too many fields", "kpr_kontakter", "13888012235;0301;2024-01-01;fastlege;video;x", "field_count"),
     ("blank line", "kpr_kontakter", "", "field_count"),
@@ -50,6 +53,11 @@ CASES = [
     ("contact tomorrow", "kpr_kontakter", {"kontaktdato": "2025-06-02"}, "date_in_future"),
     ("end in future", "kpr_tjenester", {"sluttdato": "2026-01-01"}, "date_in_future"),
     ("periode in future", "registry_reporting", {"periode": "2025-07"}, "date_in_future"),
+    ("contact before KPR", "kpr_kontakter", {"kontaktdato": "2016-12-31"}, "date_before_source"),
+    ("contact on KPR's first day", "kpr_kontakter", {"kontaktdato": "2017-01-01"}, None),
+    ("episode before IPLOS", "kpr_tjenester", {"startdato": "2006-12-31"}, "date_before_source"),
+    ("vft episode from IPLOS's first day", "vft_mottakere", {"startdato": "2007-01-01"}, None),
+    ("periode before KPR", "registry_reporting", {"periode": "2016-12"}, "date_before_source"),
     ("kommune never existed", "kpr_kontakter", {"kommunenummer": "0302"}, "kommunenummer_invalid"),
     ("kommune lost leading zero", "kpr_kontakter", {"kommunenummer": "301"}, "kommunenummer_invalid"),
     ("kommune ended 2020", "kpr_kontakter", {"kommunenummer": "1141", "kontaktdato": "2024-05-01"}, "kommunenummer_invalid"),
@@ -62,6 +70,12 @@ CASES = [
     ("end before start", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
     ("vft end before start", "vft_mottakere", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
     ("one-day episode", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-03-01"}, None),
+    ("born after the contact", "kpr_kontakter",
+     {"fodselsnummer": synthetic_fnr_born(dt.date(2024, 3, 2)), "kontaktdato": "2024-03-01"}, "birth_after_event"),
+    ("contact on the birth day", "kpr_kontakter",
+     {"fodselsnummer": synthetic_fnr_born(dt.date(2024, 3, 1)), "kontaktdato": "2024-03-01"}, None),
+    ("D-number born after the episode", "kpr_tjenester",
+     {"fodselsnummer": "41882450072", "startdato": "2024-01-01"}, "birth_after_event"),
     ("negative count", "registry_reporting", {"forventet": "-1"}, "count_negative"),
     ("digital over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "6", "mottatt_innen_frist": "1"}, "count_inconsistent"),
     ("on time over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "1", "mottatt_innen_frist": "6"}, "count_inconsistent"),
@@ -117,7 +131,7 @@ def test_duplicates_within_and_across_files_keep_the_first(settings, tmp_path):
                            [r1.sha256]).fetchall()
         details = con.execute("select line_number, detail from ingest.quarantine order by file_name, line_number").fetchall()
     assert kept == [(2,), (3,)]
-    assert details[:2] == [(4, "exact duplicate of line 2"), (5, "exact duplicate of line 2")]
+    assert details[:2] == [(4, "nøyaktig lik linje 2"), (5, "nøyaktig lik linje 2")]
     assert details[2][0] == 3 and r1.sha256 in details[2][1]
 
 
