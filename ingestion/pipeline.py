@@ -46,7 +46,7 @@ from ingestion.store import (
     FileCounts,
     FileLoad,
     ensure_tables,
-    manifest_entry,
+    is_loaded,
     now,
     remove_staging,
     staging_path,
@@ -189,19 +189,17 @@ def _ingest_one(con, source: Source, path: Path, codec: str, ctx: RuleContext, b
                 bar, staging: Path) -> IngestResult:
     sha = file_sha256(path)
     started = now()
-    loaded_as = manifest_entry(con, sha)
+    loaded = is_loaded(con, sha)
     try:
-        # The header first, so a file given under the wrong source is never "already loaded".
+        # The header first: a file given under the wrong source is rejected, never "already loaded"
+        # (every source has its own set of columns, so a header names exactly one source).
         header = read_header(path, codec)
         check_header(path, header, source.header, source.name)
     except FileRejected as e:
-        if loaded_as is None:  # a loaded file keeps its manifest row; this attempt only reports
+        if not loaded:  # a loaded file keeps its manifest row; this attempt only reports
             write_manifest(con, sha, str(path), source.name, "rejected", codec, FileCounts(0, 0, 0, {}), started, str(e))
         return IngestResult(str(path), source.name, sha, "rejected", error=str(e))
-    if loaded_as is not None:
-        if loaded_as != source.name:
-            return IngestResult(str(path), source.name, sha, "rejected",
-                                error=f"{path}: filen er allerede lastet inn som kilden {loaded_as}, ikke {source.name}")
+    if loaded:
         return IngestResult(str(path), source.name, sha, "skipped_duplicate")
     load = FileLoad(con, source, str(path), sha, codec, started, ctx.key, staging)
     task = bar.add_task(path.name, total=path.stat().st_size, rows=0) if bar else None

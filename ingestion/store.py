@@ -82,11 +82,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(raw_table_ddl(source))
 
 
-def manifest_entry(con: duckdb.DuckDBPyConnection, file_sha256: str) -> str | None:
-    """The source the file (by sha256) is loaded as, or None when it is not loaded."""
-    row = con.execute("select source from ingest.manifest where file_sha256 = ? and status = 'loaded'",
-                      [file_sha256]).fetchone()
-    return row[0] if row else None
+def is_loaded(con: duckdb.DuckDBPyConnection, file_sha256: str) -> bool:
+    """The manifest records this exact file (by sha256) as loaded."""
+    return con.execute("select count(*) from ingest.manifest where file_sha256 = ? and status = 'loaded'",
+                       [file_sha256]).fetchone()[0] > 0
 
 
 @dataclass(frozen=True)
