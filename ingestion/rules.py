@@ -16,8 +16,8 @@ expression, :func:`_in_clear`, so no rule can bypass it:
 * in a person source, any other value is kept in clear only when the row is *well formed* —
   one field per column, an identity field of exactly 11 digits, and every date, integer and
   boolean field readable — **and** the value cannot carry part of an identity number: it has no
-  run of 4 or more digits, or it is a date written ``YYYY-MM-DD``, or a kommunenummer valid on
-  the row's date. Everything else is a keyed hash in ``_values`` and :data:`WITHHELD` in
+  run of 4 or more digits, or it is a date written ``YYYY-MM-DD``, or a kommunenummer that
+  exists or existed (a public code). Everything else is a keyed hash in ``_values`` and :data:`WITHHELD` in
   ``_detail``. A row that is mis-split (a stray ``;`` in a number shifts every later column) is
   therefore hashed whole, whatever the length of the pieces;
 * an over-long line keeps nothing (its content is never read).
@@ -73,7 +73,7 @@ BOOLEAN_VALUES = {"true": True, "false": False, "1": True, "0": False, "ja": Tru
 COUNT_COLUMNS = ("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist")
 IDENTITY_COLUMN = FODSELSNUMMER.name
 #: In a person source, a quarantined value with a run of this many digits is kept only as a keyed
-#: hash (unless it is a date or a valid kommunenummer): 4 digits of an identity number are the
+#: hash (unless it is a date or a known kommunenummer): 4 digits of an identity number are the
 #: shortest piece the platform treats as identifying.
 IDENTIFYING_DIGITS = 4
 #: registry_reporting has no identity column; as defence in depth a value with this many digits
@@ -246,7 +246,7 @@ def _date_range_checks(source: Source, today: dt.date) -> list[Check]:
 def _kommune_checks(source: Source) -> list[Check]:
     if source.kommune_date_column:
         return [Check("kommunenummer_invalid", ~pl.col("__kommune_valid"),
-                      pl.format("kommunenummer {} var ikke gyldig {} {}", pl.col(_show("kommunenummer")),
+                      pl.format("kommunenummer {} var ikke gyldig på {} {}", pl.col(_show("kommunenummer")),
                                 pl.lit(source.kommune_date_column), pl.col(_show(source.kommune_date_column))))]
     if source.name == "registry_reporting":
         return [Check("rapporteringsenhet_invalid", ~(pl.col("__kommune_valid") | orgnr_valid(pl.col("rapporteringsenhet"))),
@@ -291,6 +291,8 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
                                    .then((pl.col("periode") + "-01").str.to_date("%Y-%m-%d", strict=False))
                                    .alias("__periode_start"))
     frame = frame.with_columns(_kommune_valid(frame, source, ctx))
+    if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
+        frame = frame.with_columns(ctx.kommuner.ever_valid(frame["kommunenummer"]).alias("__kommune_known"))
     checks = _checks(source, ctx)
     # Each rule's verdict is materialised once; the detail sentences are only built for bad rows.
     frame = frame.with_columns(c.fails.alias(f"__fails_{i}") for i, c in enumerate(checks))
@@ -355,7 +357,7 @@ def _in_clear(column: Column, source: Source) -> pl.Expr:
         return ~_present(column.name)
     harmless = ~value.str.contains(rf"\d{{{IDENTIFYING_DIGITS}}}") | value.str.contains(ISO_DATE)
     if column.name == "kommunenummer" and source.kommune_date_column:
-        harmless = harmless | pl.col("__kommune_valid").fill_null(False)
+        harmless = harmless | pl.col("__kommune_known")
     return (_well_formed(source) & harmless.fill_null(False)) | value.is_null()
 
 

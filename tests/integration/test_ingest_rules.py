@@ -153,3 +153,48 @@ def test_quarantine_never_holds_an_identity_number(settings, tmp_path):
     assert number not in text
     assert len(hashes) == 1 and next(iter(hashes)).startswith("keyed-hash:")
     assert not {h.removeprefix("keyed-hash:") for h in hashes} & person_ids  # not joinable with raw
+
+
+NUMBER = valid_row("kpr_kontakter", 7)["fodselsnummer"]
+# Lines where a piece of NUMBER lands outside the identity column (issue 9): each row is mis-split,
+# so every value of it is kept only as a keyed hash, and its detail quotes none of them.
+MIS_SPLIT = [
+    ("last five digits in kommunenummer", f"{NUMBER[:6]};{NUMBER[6:]};2024-01-01;fastlege;oppmote", "fnr_format"),
+    ("8-digit prefix in kommunenummer", f";{NUMBER[:8]};2024-01-01;fastlege;oppmote", "required_missing"),
+    ("stray separator adds a field", f"{NUMBER[:8]};{NUMBER[8:]};0301;2024-01-01;fastlege;oppmote", "field_count"),
+    ("number and kommune swapped", f"0301;{NUMBER};2024-01-01;fastlege;oppmote", "fnr_format"),
+    ("four digits in a code column", f"{NUMBER};0301;2024-01-01;{NUMBER[7:]};oppmote", "code_not_in_list"),
+]
+
+
+@pytest.mark.parametrize(("line", "rule"), [c[1:] for c in MIS_SPLIT], ids=[c[0] for c in MIS_SPLIT])
+def test_a_piece_of_an_identity_number_is_never_kept_in_clear(settings, tmp_path, line, rule):
+    path = write_extract(tmp_path / "extract.csv", "kpr_kontakter", [line])
+    result = _ingest(settings, "kpr_kontakter", path)
+    assert result.quarantine_reasons == {rule: 1}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    in_clear = [v for v in json.loads(values).values() if v and not v.startswith("keyed-hash:")]
+    for piece in {NUMBER, NUMBER[:6], NUMBER[6:], NUMBER[:8], NUMBER[7:]}:
+        assert piece not in detail and not [v for v in in_clear if piece in v], (detail, values)
+
+
+def test_a_well_formed_row_keeps_its_harmless_values_readable(settings, tmp_path):
+    path = write_extract(tmp_path / "extract.csv", "kpr_kontakter", [{**valid_row("kpr_kontakter", 7), "kontaktform": "brev"}])
+    _ingest(settings, "kpr_kontakter", path)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    stored = json.loads(values)
+    assert detail == "kontaktform brev finnes ikke i codelist_kontaktform"
+    assert stored["fodselsnummer"].startswith("keyed-hash:")
+    assert {k: stored[k] for k in ("kommunenummer", "kontaktform")} == {"kommunenummer": "0301", "kontaktform": "brev"}
+
+
+@pytest.mark.parametrize(("kommune", "shown"), [("1141", "1141"), ("0302", "<skjult>")])
+def test_an_invalid_kommunenummer_is_shown_only_when_it_is_a_public_code(settings, tmp_path, kommune, shown):
+    row = {**valid_row("kpr_kontakter", 7), "kommunenummer": kommune, "kontaktdato": "2024-05-01"}
+    _ingest(settings, "kpr_kontakter", write_extract(tmp_path / "extract.csv", "kpr_kontakter", [row]))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    assert detail == f"kommunenummer {shown} var ikke gyldig på kontaktdato 2024-05-01"
+    assert (json.loads(values)["kommunenummer"] == kommune) == (shown == kommune)
