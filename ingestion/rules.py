@@ -1,7 +1,7 @@
 """Row rules: each quarantined row gets exactly one stable, named reason.
 
 :data:`RULES` is the list, in the order rules are checked — a row is quarantined under the first
-rule it breaks. ``docs/ingestion.md`` shows the same table; ``tests/unit/test_ingest_rules.py``
+rule it breaks. ``docs/ingestion.md`` shows the same table; ``tests/integration/test_ingest_rules.py``
 checks every rule has a case and every name is documented.
 
 Rules are Polars expressions over one batch of string columns (one per header field), so a batch
@@ -17,8 +17,8 @@ expression, :func:`_in_clear`, so no rule can bypass it:
   one field per column, an identity field of exactly 11 digits, and every date, integer and
   boolean field readable — **and** the value cannot carry part of an identity number: it has no
   run of 4 or more digits, or it is a date written ``YYYY-MM-DD``, or a kommunenummer that
-  exists or existed (a public code). Everything else is a keyed hash in ``_values`` and :data:`WITHHELD` in
-  ``_detail``. A row that is mis-split (a stray ``;`` in a number shifts every later column) is
+  exists or existed (a public code). Everything else is a keyed hash in ``_values`` and
+  :data:`WITHHELD` in ``_detail``. A row that is mis-split (a stray ``;`` in a number shifts every later column) is
   therefore hashed whole, whatever the length of the pieces;
 * an over-long line keeps nothing (its content is never read).
 
@@ -57,7 +57,7 @@ RULES: dict[str, str] = {
     "periode_invalid": "periode is not a month written YYYY-MM.",
     "code_not_in_list": "A coded field holds a value outside its code list (for vft_mottakere: outside the welfare-technology codes).",
     "date_in_future": "A date (or the first day of periode) lies after the day of ingestion.",
-    "date_before_source": "The row's event date (kontaktdato, startdato, or the first day of periode) lies before the source's first day (ingestion.sources.FIRST_DAYS).",
+    "date_before_source": "The row's event date (kontaktdato, startdato, or the first day of periode) lies before the source's first day (Source.first_day).",
     "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (helsedata.kommuner).",
     "rapporteringsenhet_invalid": "rapporteringsenhet is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
     "period_end_before_start": "The end date is before the start date.",
@@ -115,7 +115,7 @@ def parse_value(column: Column) -> pl.Expr:
     """The typed value of a string column (null where empty or unparsable)."""
     text = pl.col(column.name)
     if column.type == "date":
-        return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+        return pl.when(text.str.contains(ISO_DATE)).then(text.str.to_date("%Y-%m-%d", strict=False))
     if column.type == "integer":
         return pl.when(text.str.contains(r"^-?\d{1,18}$")).then(text.cast(pl.Int64, strict=False))
     if column.type == "boolean":

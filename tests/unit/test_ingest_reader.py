@@ -103,3 +103,11 @@ def test_a_header_longer_than_the_line_limit_rejects_the_file(tmp_path):
     path.write_bytes(b"a;" * (1 << 16) + b"\n1;2\n")
     with pytest.raises(FileRejected, match="linje 1 .* lengre enn 65 536 byte"):
         read_header(path, "utf-8")
+
+
+def test_bytes_that_are_not_the_declared_utf_16_reject_the_file_naming_the_offset(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_bytes("a;b\n13888012235;2\n".encode("utf-16-le") + b"\x00\xd8" + "x;y\n".encode("utf-16-le"))
+    with pytest.raises(FileRejected, match=r"byte 36 er ikke gyldig utf-16-le; sjekk --encoding") as caught:
+        list(read_batches(path, "utf-16-le", 8))
+    assert "13888012235" not in str(caught.value)
