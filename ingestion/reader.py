@@ -200,8 +200,8 @@ def check_header(path: Path, header: list[str], expected: list[str], source_name
     if missing:
         parts.append(f"mangler {', '.join(missing)}")
     if unknown:
-        noun = "feltet" if len(unknown) == 1 else "feltene"
-        parts.append(f"{noun} i posisjon {_join(unknown)} er ikke kolonner i kilden")
+        parts.append(f"feltet i posisjon {unknown[0]} er ikke en kolonne i kilden" if len(unknown) == 1
+                     else f"feltene i posisjon {_join(unknown)} er ikke kolonner i kilden")
     if repeated:
         parts.append(f"{', '.join(repeated)} står mer enn én gang")
     looks_like_data = any(any(ch.isdigit() for ch in header[i - 1]) for i in unknown)

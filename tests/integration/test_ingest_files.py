@@ -51,7 +51,7 @@ REJECTIONS = [
     ("empty", b"", "filen er tom"),
     ("only blank", b"\n", "filen er tom"),
     ("missing column", b"fodselsnummer;kommunenummer;kontaktdato;tjenesteyter\n", "mangler kontaktform"),
-    ("extra column", (HEADER + ";merknad\n").encode(), "feltet i posisjon 6 er ikke kolonner i kilden"),
+    ("extra column", (HEADER + ";merknad\n").encode(), "feltet i posisjon 6 er ikke en kolonne i kilden"),
     ("repeated column", (HEADER + ";kontaktform\n").encode(), "kontaktform står mer enn én gang"),
     ("not delimited", b"fodselsnummer,kommunenummer,kontaktdato\n1,2,3\n", "ikke et semikolonseparert uttrekk"),
     ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "ikke en tekstfil"),
