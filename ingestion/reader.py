@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from helsedata.errors import UserInputError
@@ -251,32 +252,31 @@ def read_batches(path: Path, encoding: str, batch_bytes: int = DEFAULT_BATCH_BYT
             data = carry + block
             if end_of_file:
                 if data:
-                    yield _batch(data.split(b"\n"), stream.codec, path, next_line, stream.consumed, max_line_bytes)
+                    yield _batch(data, stream.codec, path, next_line, stream.consumed, max_line_bytes)
                 return
             cut = data.rfind(b"\n")
-            lines = data[:cut].split(b"\n") if cut >= 0 else []
-            carry = data[cut + 1:]
+            complete, carry = (data[:cut], data[cut + 1:]) if cut >= 0 else (None, data)
             too_long = len(carry) > max_line_bytes
             if too_long:  # the unfinished line is already over the limit: drop it, skip to its end
                 carry, skipping = b"", True
-            if lines or too_long:
-                batch = _batch(lines, stream.codec, path, next_line, stream.consumed, max_line_bytes,
+            if complete is not None or too_long:
+                batch = _batch(complete, stream.codec, path, next_line, stream.consumed, max_line_bytes,
                                trailing_too_long=too_long)
                 next_line += batch.lines.height
                 yield batch
 
 
-def _batch(lines: list[bytes], codec: str, path: Path, first_line: int, consumed: int, max_line_bytes: int,
+def _batch(data: bytes | None, codec: str, path: Path, first_line: int, consumed: int, max_line_bytes: int,
            trailing_too_long: bool = False) -> Batch:
-    """Decode and number ``lines`` (plus one over-long line after them when ``trailing_too_long``)."""
-    long = {i for i, line in enumerate(lines) if len(line) > max_line_bytes}
+    """Decode and number the lines of ``data`` (none when None), plus one over-long line after
+    them when ``trailing_too_long``."""
+    long = _long_lines(data, max_line_bytes) if data is not None else []
     if trailing_too_long:
-        long.add(len(lines))
-        lines = [*lines, b""]
+        long.append(0 if data is None else data.count(b"\n") + 1)
+        data = b"" if data is None else data + b"\n"
     if long:  # never decode or inspect an over-long line: replace it by an empty one
-        lines = [b"" if i in long else line for i, line in enumerate(lines)]
-    data = b"\n".join(lines)
-    del lines
+        skip = set(long)
+        data = b"\n".join(b"" if i in skip else line for i, line in enumerate(data.split(b"\n")))
     if b"\0" in data:
         line = first_line + data[: data.index(b"\0")].count(b"\n")
         raise FileRejected(f"{path}: ikke en tekstfil (linje {line} inneholder NUL-byte)")
@@ -285,8 +285,21 @@ def _batch(lines: list[bytes], codec: str, path: Path, first_line: int, consumed
     texts = pl.Series(TEXT_COLUMN, [text]).str.split("\n").explode().str.strip_suffix("\r")
     numbers = pl.int_range(first_line, first_line + len(texts), eager=True, dtype=pl.Int64)
     frame = pl.DataFrame({LINE_COLUMN: numbers, TEXT_COLUMN: texts,
-                          TOO_LONG_COLUMN: (numbers - first_line).is_in(sorted(long))})
+                          TOO_LONG_COLUMN: (numbers - first_line).is_in(long)})
     return Batch(lines=frame, bytes_read=consumed)
+
+
+def _long_lines(data: bytes, max_line_bytes: int) -> list[int]:
+    """Indices of the lines of ``data`` (split at LF) longer than ``max_line_bytes``.
+
+    Vectorised with NumPy: splitting a 16 MB batch into Python byte strings just to measure
+    them would cost more than the rest of the read.
+    """
+    if len(data) <= max_line_bytes:
+        return []
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    lengths = np.diff(np.concatenate(([-1], ends, [len(data)]))) - 1
+    return np.flatnonzero(lengths > max_line_bytes).tolist()
 
 
 def _decode(data: bytes, encoding: str, path: Path, line_offset: int) -> str:

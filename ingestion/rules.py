@@ -291,8 +291,6 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
                                    .then((pl.col("periode") + "-01").str.to_date("%Y-%m-%d", strict=False))
                                    .alias("__periode_start"))
     frame = frame.with_columns(_kommune_valid(frame, source, ctx))
-    if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
-        frame = frame.with_columns(ctx.kommuner.ever_valid(frame["kommunenummer"]).alias("__kommune_known"))
     checks = _checks(source, ctx)
     # Each rule's verdict is materialised once; the detail sentences are only built for bad rows.
     frame = frame.with_columns(c.fails.alias(f"__fails_{i}") for i, c in enumerate(checks))
@@ -301,6 +299,8 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     )
     good = frame.filter(pl.col(RULE_COLUMN).is_null())
     bad = frame.filter(pl.col(RULE_COLUMN).is_not_null())
+    if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
+        bad = bad.with_columns(ctx.kommuner.ever_valid(bad["kommunenummer"]).alias("__kommune_known"))
     bad = bad.with_columns(_in_clear(c, source).alias(_clear(c.name)) for c in source.columns)
     bad = bad.with_columns(
         pl.when(pl.col(_clear(c.name))).then(pl.col(c.name).fill_null("")).otherwise(pl.lit(WITHHELD)).alias(_show(c.name))
@@ -324,14 +324,15 @@ def _birth_date() -> pl.Expr:
     """The birth date of a valid identity number (null otherwise): day and month from its digits
     with the D-, H- and synthetic offsets removed, the year as :mod:`ingestion.fnr_polars` derived it."""
     number, kind = pl.col(IDENTITY_COLUMN).str.strip_chars(), pl.col(fnr_polars.KIND)
+    valid = pl.col(fnr_polars.RULE).is_null()
     day = number.str.slice(0, 2).cast(pl.Int32, strict=False)
     month = number.str.slice(2, 2).cast(pl.Int32, strict=False)
     day = pl.when(kind.str.ends_with("d_nummer")).then(day - D_NUMBER_DAY_OFFSET).otherwise(day)
     month = (pl.when(kind.str.starts_with("syntetisk")).then(month - SYNTHETIC_MONTH_OFFSET)
              .when(kind == "h_nummer").then(month - H_NUMBER_MONTH_OFFSET).otherwise(month))
-    text = pl.format("{}-{}-{}", pl.col(fnr_polars.BIRTH_YEAR).cast(pl.String).str.zfill(4),
-                     month.cast(pl.String).str.zfill(2), day.cast(pl.String).str.zfill(2))
-    return pl.when(pl.col(fnr_polars.RULE).is_null()).then(text.str.to_date("%Y-%m-%d", strict=False)).alias("__birth_date")
+    # Only valid numbers reach pl.date (their day and month are real); the rest are null.
+    return pl.date(pl.when(valid).then(pl.col(fnr_polars.BIRTH_YEAR)), pl.when(valid).then(month),
+                   pl.when(valid).then(day)).alias("__birth_date")
 
 
 def _clear(name: str) -> str:
