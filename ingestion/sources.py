@@ -169,4 +169,4 @@ def get_source(name: str) -> Source:
     try:
         return SOURCES[name]
     except KeyError:
-        raise UserInputError(f"Unknown source {name!r}; choose one of: {', '.join(SOURCES)}") from None
+        raise UserInputError(f"ukjent kilde {name!r}; velg en av: {', '.join(SOURCES)}") from None

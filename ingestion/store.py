@@ -154,8 +154,8 @@ class FileLoad:
         if counts.rows_read != counts.rows_loaded + counts.rows_quarantined or \
                 counts.rows_loaded != self.rows_inserted - duplicates:
             raise PipelineFailure(
-                f"{self.file_name}: reconciliation failed: read {counts.rows_read} != loaded {counts.rows_loaded}"
-                f" + quarantined {counts.rows_quarantined}; nothing was loaded"
+                f"{self.file_name}: avstemmingen stemmer ikke: lest {counts.rows_read} ≠ lastet {counts.rows_loaded}"
+                f" + i karantene {counts.rows_quarantined}; ingenting er lastet inn"
             )
         self._write_manifest("loaded", counts, error=None)
         self._drop_temp()
