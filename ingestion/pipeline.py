@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -150,12 +151,17 @@ def _connect_when_free(warehouse: Path, timeout: float) -> duckdb.DuckDBPyConnec
     set lock"); there is no blocking open, so this polls.
     """
     deadline = time.monotonic() + timeout
+    waiting = False
     while True:
         try:
             return connect(warehouse)
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
                 raise
+            if not waiting and timeout > 0:
+                waiting = True
+                print(f"ingest: en annen prosess skriver til varehuset; venter på den (opptil "
+                      f"{format_count(round(timeout))} sekunder)", file=sys.stderr, flush=True)
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
                     f"en annen prosess bruker varehuset {warehouse} (trolig en annen innlasting eller bygging); "

@@ -322,8 +322,8 @@ def hold_warehouse(settings, seconds: float) -> subprocess.Popen:
     return holder
 
 
-def test_a_second_ingest_waits_for_the_warehouse(settings, tmp_path):
-    holder = hold_warehouse(settings, 2)
+def test_a_second_ingest_waits_for_the_warehouse(settings, tmp_path, capsys):
+    holder = hold_warehouse(settings, 5)
     try:
         [result] = ingest(settings, [write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 3, start=10)],
                           environ={**KEY_ENV, "HELSEDATA_INGEST_LOCK_TIMEOUT": "120"})
@@ -331,6 +331,7 @@ def test_a_second_ingest_waits_for_the_warehouse(settings, tmp_path):
         holder.wait(timeout=60)
         holder.stdout.close()
     assert (result.status, result.rows_loaded) == ("loaded", 3)
+    assert "en annen prosess skriver til varehuset; venter på den (opptil 120 sekunder)" in capsys.readouterr().err
 
 
 def test_a_busy_warehouse_is_a_clear_refusal_after_the_timeout(settings, tmp_path):
