@@ -24,6 +24,15 @@ class KommuneCalendar:
         self._set_ids: dict[frozenset[str], int] = {}
         self._date_set: dict[dt.date, int] = {}
         self._pairs: list[tuple[int, str]] = []
+        self._ever: list[str] | None = None
+
+    def ever_valid(self, kommunenummer: pl.Series) -> pl.Series:
+        """Boolean column: the code was a kommunenummer at some time (a public code, whatever the date)."""
+        if self._ever is None:
+            from helsedata.kommuner import kommune_validity
+
+            self._ever = sorted({v.kommunenummer for v in kommune_validity()})
+        return kommunenummer.cast(pl.String).is_in(self._ever).fill_null(False).rename("kommune_ever_valid")
 
     def _set_id(self, day: dt.date) -> int:
         if day not in self._date_set:

@@ -1,9 +1,14 @@
 """``ingest_files``: the one entry point the CLI and the Airflow DAGs call.
 
-For each file: hash it, skip it if that exact file is already loaded, otherwise read it in
-batches (:mod:`ingestion.reader`), apply the row rules and pseudonymise (:mod:`ingestion.rules`),
-and load it in one transaction (:mod:`ingestion.store`). A file that cannot be used at all is
-rolled back and recorded as ``rejected``; the other files still load.
+For each file: hash it and check its header against the source, skip it if that exact file is
+already loaded, otherwise read it in batches (:mod:`ingestion.reader`), apply the row rules and
+pseudonymise (:mod:`ingestion.rules`), and load it in one transaction (:mod:`ingestion.store`).
+A file that cannot be used at all is rolled back and recorded as ``rejected``; the other files
+still load.
+
+The warehouse has one writer at a time. A second ingest started while one runs waits for the
+writer lock (:data:`LOCK_TIMEOUT_ENV`, default :data:`DEFAULT_LOCK_TIMEOUT` seconds) and then
+stops with :class:`WarehouseBusy` (exit 2), never with DuckDB's internal lock error.
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel.config import Settings
-from kernel.errors import UserInputError
-from kernel.warehouse import ensure_shared_tables, writer
+import duckdb
+
+from helsedata.config import Settings
+from helsedata.errors import RefusedError, UserInputError
+from helsedata.warehouse import connect, ensure_shared_tables
 from ingestion.pseudonym import check_key_fingerprint, load_key
 from ingestion.reader import (
     DEFAULT_BATCH_BYTES,
     FileRejected,
     check_header,
     file_sha256,
+    format_count,
     normalise_encoding,
     read_batches,
     read_header,
@@ -39,23 +47,27 @@ from ingestion.store import (
     FileCounts,
     FileLoad,
     ensure_tables,
-    manifest_status,
+    is_loaded,
     now,
     remove_staging,
     staging_path,
     write_manifest,
 )
 
-#: Test hook: seconds to sleep after each staged batch, so a test can kill the process mid-load.
-PAUSE_ENV = "HELSEDATA_TEST_PAUSE_AFTER_BATCH"
 #: Tuning knob: bytes per batch (default :data:`ingestion.reader.DEFAULT_BATCH_BYTES`).
 BATCH_BYTES_ENV = "HELSEDATA_INGEST_BATCH_BYTES"
 #: Tuning knob: DuckDB memory limit while ingesting; beyond it DuckDB spills to disk
 #: (``warehouse.duckdb.tmp/``, pseudonymised rows only), which keeps a 20M-row file bounded.
 MEMORY_LIMIT_ENV = "HELSEDATA_INGEST_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
+#: Seconds to wait for another process's hold on the warehouse before giving up.
+LOCK_TIMEOUT_ENV = "HELSEDATA_INGEST_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 300.0
+_LOCK_POLL_SECONDS = 0.5
 
-STATUSES = ("loaded", "skipped_duplicate", "rejected")
+
+class WarehouseBusy(RefusedError):
+    """Another process holds the warehouse (another load, a build) for longer than the timeout."""
 
 
 @dataclass
@@ -82,6 +94,16 @@ class IngestResult:
             body["error"] = self.error
         return body
 
+    @property
+    def nothing_loaded(self) -> bool:
+        """The file had rows and every one was quarantined: a mistake, even though it was recorded."""
+        return self.status == "loaded" and self.rows_read > 0 and self.rows_loaded == 0
+
+    def quarantine_summary(self) -> str:
+        """``3 satt i karantene (code_not_in_list 2, field_count 1)``."""
+        reasons = ", ".join(f"{rule} {format_count(n)}" for rule, n in sorted(self.quarantine_reasons.items()))
+        return f"{format_count(self.rows_quarantined)} satt i karantene ({reasons})"
+
 
 def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Path], *, encoding: str | None = None,
                  demo: bool = False, progress: bool = True, environ: Mapping[str, str] | None = None,
@@ -91,7 +113,8 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     :param encoding: the files' text encoding (default UTF-8); ASCII-compatible encodings only.
     :param demo: create a random pseudonymisation key if none exists (demo installs only — a new
         key makes new pseudonyms, unlinkable to anything loaded before).
-    :param environ: where to read ``HELSEDATA_PSEUDONYM_KEY`` and tuning knobs (default ``os.environ``).
+    :param environ: where to read ``HELSEDATA_PSEUDONYM_KEY``, the lock timeout and tuning knobs
+        (default ``os.environ``).
     :param today: the reference day for "not in the future" (default: today).
     :returns: one :class:`IngestResult` per path, in order. Rejected files do not raise.
     """
@@ -101,15 +124,14 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.is_file():
-            raise UserInputError(f"{path}: no such file")
+            raise UserInputError(f"{path}: filen finnes ikke")
     settings.ensure()
     key = load_key(settings, environ, create=demo)
     ctx = RuleContext(today=today or dt.date.today(), key=key)
     batch_bytes = int(environ.get(BATCH_BYTES_ENV) or DEFAULT_BATCH_BYTES)
-    pause = float(environ.get(PAUSE_ENV) or 0)
     results = []
     staging = staging_path(settings.warehouse)
-    with writer(settings.warehouse) as con:
+    with _connect_when_free(settings.warehouse, _lock_timeout(environ)) as con:
         _configure(con, settings.warehouse, environ)
         ensure_shared_tables(con)
         ensure_tables(con, source)
@@ -117,10 +139,45 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
         try:
             with _progress(progress) as bar:
                 for path in paths:
-                    results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, pause, bar, staging))
+                    results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, bar, staging))
         finally:
             remove_staging(staging)
     return results
+
+
+def _connect_when_free(warehouse: Path, timeout: float) -> duckdb.DuckDBPyConnection:
+    """The warehouse's write connection, waiting up to ``timeout`` seconds for another process to let go.
+
+    DuckDB allows one writing process per file and says so with an ``IOException`` ("Could not
+    set lock"); there is no blocking open, so this polls.
+    """
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            return connect(warehouse)
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if not waiting and timeout > 0:
+                waiting = True
+                print(f"ingest: en annen prosess skriver til varehuset; venter på den (opptil "
+                      f"{format_count(round(timeout))} sekunder)", file=sys.stderr, flush=True)
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"en annen prosess bruker varehuset {warehouse} (trolig en annen innlasting eller bygging); "
+                    f"ventet {format_count(round(timeout))} sekunder. Prøv igjen når den er ferdig, "
+                    f"eller vent lenger med {LOCK_TIMEOUT_ENV}=SEKUNDER"
+                ) from None
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _lock_timeout(environ: Mapping[str, str]) -> float:
+    text = environ.get(LOCK_TIMEOUT_ENV) or str(DEFAULT_LOCK_TIMEOUT)
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise UserInputError(f"{LOCK_TIMEOUT_ENV}={text!r} er ikke et antall sekunder") from None
 
 
 def _configure(con, warehouse: Path, environ: Mapping[str, str]) -> None:
@@ -136,28 +193,32 @@ def _configure(con, warehouse: Path, environ: Mapping[str, str]) -> None:
 
 
 def _ingest_one(con, source: Source, path: Path, codec: str, ctx: RuleContext, batch_bytes: int,
-                pause: float, bar, staging: Path) -> IngestResult:
+                bar, staging: Path) -> IngestResult:
     sha = file_sha256(path)
-    if manifest_status(con, sha) == "loaded":
-        return IngestResult(str(path), source.name, sha, "skipped_duplicate")
     started = now()
+    loaded = is_loaded(con, sha)
+    try:
+        # The header first: a file given under the wrong source is rejected, never "already loaded"
+        # (every source has its own set of columns, so a header names exactly one source).
+        header = read_header(path, codec)
+        check_header(path, header, source.header, source.name)
+    except FileRejected as e:
+        if not loaded:  # a loaded file keeps its manifest row; this attempt only reports
+            write_manifest(con, sha, str(path), source.name, "rejected", codec, FileCounts(0, 0, 0, {}), started, str(e))
+        return IngestResult(str(path), source.name, sha, "rejected", error=str(e))
+    if loaded:
+        return IngestResult(str(path), source.name, sha, "skipped_duplicate")
     load = FileLoad(con, source, str(path), sha, codec, started, ctx.key, staging)
     task = bar.add_task(path.name, total=path.stat().st_size, rows=0) if bar else None
     writer_thread = _BatchWriter(load)
     try:
-        header = read_header(path, codec)
-        check_header(path, header, source.header, source.name)
         load.begin()
-        for number, batch in enumerate(read_batches(path, codec, batch_bytes), start=1):
+        for batch in read_batches(path, codec, batch_bytes):
             checked = check_batch(split_fields(batch.lines, header), source, ctx, sha)
             writer_thread.submit(batch.lines.height, checked.good, checked.bad)
             if bar:
                 bar.update(task, completed=batch.bytes_read, rows=load.rows_read)
             del batch, checked  # only the writer thread holds the batch now
-            if pause:
-                writer_thread.wait()
-                print(f"ingest: paused after batch {number} of {path.name}", file=sys.stderr, flush=True)
-                time.sleep(pause)
         writer_thread.wait()
         counts = load.finish()
     except FileRejected as e:
@@ -213,7 +274,7 @@ class _BatchWriter:
 def _memory_limit(environ: Mapping[str, str]) -> str:
     limit = environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
     if not limit.replace(".", "").isalnum():
-        raise UserInputError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a size like 2GB")
+        raise UserInputError(f"{MEMORY_LIMIT_ENV}={limit!r} er ikke en størrelse som 2GB")
     return limit
 
 
@@ -225,5 +286,5 @@ def _progress(enabled: bool):
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                    TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(),
+                    TextColumn("{task.fields[rows]:,} rader"), TimeRemainingColumn(),
                     console=Console(stderr=True), transient=True)

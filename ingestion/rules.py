@@ -1,13 +1,29 @@
 """Row rules: each quarantined row gets exactly one stable, named reason.
 
 :data:`RULES` is the list, in the order rules are checked — a row is quarantined under the first
-rule it breaks. ``docs/ingestion.md`` shows the same table; ``tests/unit/test_ingest_rules.py``
+rule it breaks. ``docs/ingestion.md`` shows the same table; ``tests/integration/test_ingest_rules.py``
 checks every rule has a case and every name is documented.
 
 Rules are Polars expressions over one batch of string columns (one per header field), so a batch
 is validated without a Python call per row. Two rules (``duplicate_in_file`` and
 ``duplicate_in_warehouse``) need every row of the file and the warehouse; they run in DuckDB in
 the load transaction (:mod:`ingestion.store`).
+
+**What a quarantined row keeps** (``_detail`` and ``_values``), decided per value by one
+expression, :func:`_in_clear`, so no rule can bypass it:
+
+* the identity column is only ever a keyed hash;
+* in a person source, any other value is kept in clear only when the row is *well formed* —
+  one field per column, an identity field of exactly 11 digits, and every date, integer and
+  boolean field readable — **and** the value cannot carry part of an identity number: it has no
+  run of 4 or more digits, or it is a date written ``YYYY-MM-DD``, or a kommunenummer that
+  exists or existed (a public code). Everything else is a keyed hash in ``_values`` and
+  :data:`WITHHELD` in ``_detail``. A row that is mis-split (a stray ``;`` in a number shifts every later column) is
+  therefore hashed whole, whatever the length of the pieces;
+* an over-long line keeps nothing (its content is never read).
+
+Detail sentences are built only from column names, counts, the run's dates and values that
+passed :func:`_in_clear`.
 """
 
 from __future__ import annotations
@@ -19,14 +35,17 @@ import polars as pl
 
 from kernel.codelists import codes
 from ingestion import fnr_polars
-from ingestion.fnr_polars import FNR_RULE_DETAILS, with_fnr_fields
+from ingestion.fnr import D_NUMBER_DAY_OFFSET, H_NUMBER_MONTH_OFFSET, SYNTHETIC_MONTH_OFFSET
+from ingestion.fnr_polars import with_fnr_fields
 from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
 from ingestion.pseudonym import PseudonymKey
-from kernel.sources import Column, Source, raw_columns
+from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
+from ingestion.sources import FODSELSNUMMER, Column, Source, raw_columns
 
 #: rule name → what it means. Order = checking order.
 RULES: dict[str, str] = {
+    "line_too_long": f"The line is longer than {MAX_LINE_BYTES:,} bytes; it is set aside unread (nothing of it is stored).",
     "field_count": "The line does not have one field per header column (includes blank lines).",
     "required_missing": "A required field is empty.",
     "fnr_format": "The identity number is not 11 digits.",
@@ -38,9 +57,11 @@ RULES: dict[str, str] = {
     "periode_invalid": "periode is not a month written YYYY-MM.",
     "code_not_in_list": "A coded field holds a value outside its code list (for vft_mottakere: outside the welfare-technology codes).",
     "date_in_future": "A date (or the first day of periode) lies after the day of ingestion.",
-    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (kernel.kommuner).",
+    "date_before_source": "The row's event date (kontaktdato, startdato, or the first day of periode) lies before the source's first day (Source.first_day).",
+    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (helsedata.kommuner).",
     "rapporteringsenhet_invalid": "rapporteringsenhet is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
     "period_end_before_start": "The end date is before the start date.",
+    "birth_after_event": "The birth date in the identity number is after the row's event date (kontaktdato or startdato).",
     "count_negative": "A delivery count is negative.",
     "count_inconsistent": "mottatt_digitalt or mottatt_innen_frist is greater than mottatt.",
     "duplicate_in_file": "The row repeats an earlier line of the same file exactly; the first occurrence is kept.",
@@ -50,13 +71,18 @@ RULES: dict[str, str] = {
 #: Accepted spellings of booleans (lower-cased before lookup).
 BOOLEAN_VALUES = {"true": True, "false": False, "1": True, "0": False, "ja": True, "nei": False}
 COUNT_COLUMNS = ("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist")
-#: Quarantined values with this many digits or more are stored as keyed hashes, wherever they
-#: stand: a shifted row can put an identity number in any column. Person sources have no
-#: legitimate value this long; registry_reporting's 9-digit organisation numbers stay readable.
-SCRUB_MIN_DIGITS_PERSON = 9
+IDENTITY_COLUMN = FODSELSNUMMER.name
+#: In a person source, a quarantined value with a run of this many digits is kept only as a keyed
+#: hash (unless it is a date or a known kommunenummer): 4 digits of an identity number are the
+#: shortest piece the platform treats as identifying.
+IDENTIFYING_DIGITS = 4
+#: registry_reporting has no identity column; as defence in depth a value with this many digits
+#: (an identity number in the wrong file) is hashed there too. Its 9-digit organisation numbers
+#: and counts stay readable.
 SCRUB_MIN_DIGITS_OTHER = 11
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 HASH_PREFIX = "keyed-hash:"
-WITHHELD = "<withheld>"
+WITHHELD = "<skjult>"
 
 RULE_COLUMN, DETAIL_COLUMN, VALUES_COLUMN = "_rule", "_detail", "_values"
 
@@ -74,7 +100,7 @@ class RuleContext:
 class Check:
     rule: str
     fails: pl.Expr  # true where the row breaks the rule (never null)
-    detail: pl.Expr  # readable sentence; must not contain identity numbers
+    detail: pl.Expr  # bokmål sentence from column names and _show() values only
 
 
 def _typed(name: str) -> str:
@@ -89,7 +115,7 @@ def parse_value(column: Column) -> pl.Expr:
     """The typed value of a string column (null where empty or unparsable)."""
     text = pl.col(column.name)
     if column.type == "date":
-        return pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text.str.to_date("%Y-%m-%d", strict=False))
+        return pl.when(text.str.contains(ISO_DATE)).then(text.str.to_date("%Y-%m-%d", strict=False))
     if column.type == "integer":
         return pl.when(text.str.contains(r"^-?\d{1,18}$")).then(text.cast(pl.Int64, strict=False))
     if column.type == "boolean":
@@ -101,36 +127,53 @@ def _present(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name) != "")
 
 
+#: Detail sentences of the identity-number rules.
+FNR_DETAILS = {
+    "fnr_format": "fødselsnummeret har ikke 11 sifre",
+    "fnr_check_digits": "kontrollsifrene i fødselsnummeret stemmer ikke",
+    "fnr_birth_date": "fødselsnummeret har ingen gyldig fødselsdato for sin type og sitt individnummer",
+}
+#: Detail wording per type rule: "kontaktdato <value> er ikke …".
+TYPE_NOUNS = {"date_invalid": "en gyldig dato", "integer_invalid": "et heltall", "boolean_invalid": "en gyldig ja/nei-verdi"}
+
+
 def _checks(source: Source, ctx: RuleContext) -> list[Check]:
     """Every batch-level rule of ``source`` in :data:`RULES` order."""
     n = len(source.columns)
-    checks = [Check(
-        "field_count",
-        (pl.col("_field_count") != n) | pl.col("_blank"),
-        pl.when(pl.col("_blank")).then(pl.lit("blank line"))
-        .otherwise(pl.format("{} fields, expected {}", pl.col("_field_count"), pl.lit(n))),
-    )]
+    checks = [
+        Check("line_too_long", pl.col(TOO_LONG_COLUMN),
+              pl.lit(f"linjen er lengre enn {format_count(MAX_LINE_BYTES)} byte og er ikke lest")),
+        Check("field_count", (pl.col("_field_count") != n) | pl.col("_blank"),
+              pl.when(pl.col("_blank")).then(pl.lit("tom linje"))
+              .otherwise(pl.format("{} felt, forventet {}", pl.col("_field_count"), pl.lit(n)))),
+    ]
     required = [c.name for c in source.columns if c.required]
     first_missing = pl.coalesce([pl.when(~_present(c)).then(pl.lit(c)) for c in required])
     checks.append(Check("required_missing", first_missing.is_not_null(),
-                        pl.format("required field {} is empty", first_missing)))
+                        pl.format("påkrevd felt {} er tomt", first_missing)))
     if source.has_identity_number:
         rule = pl.col(fnr_polars.RULE)
         for name in fnr_polars.FNR_RULES:
-            checks.append(Check(name, (rule == name).fill_null(False), pl.lit(FNR_RULE_DETAILS[name])))
+            checks.append(Check(name, (rule == name).fill_null(False), pl.lit(FNR_DETAILS.get(name, name))))
     checks += _type_checks(source)
     if source.name == "registry_reporting":
         periode = pl.col("periode")
         checks.append(Check("periode_invalid", ~periode.str.contains(r"^\d{4}-(0[1-9]|1[0-2])$").fill_null(False),
-                            pl.format("periode {} is not YYYY-MM", pl.col(_show("periode")))))
+                            pl.format("periode {} er ikke en måned skrevet ÅÅÅÅ-MM", pl.col(_show("periode")))))
     checks += _codelist_checks(source)
-    checks += _future_checks(source, ctx.today)
+    checks += _date_range_checks(source, ctx.today)
     checks += _kommune_checks(source)
     if source.period_columns:
         start, end = source.period_columns
         checks.append(Check(
             "period_end_before_start", (pl.col(_typed(end)) < pl.col(_typed(start))).fill_null(False),
-            pl.format("{} {} is before {} {}", pl.lit(end), pl.col(_typed(end)), pl.lit(start), pl.col(_typed(start))),
+            pl.format("{} {} er før {} {}", pl.lit(end), pl.col(_show(end)), pl.lit(start), pl.col(_show(start))),
+        ))
+    if source.has_identity_number and source.kommune_date_column:
+        event = source.kommune_date_column
+        checks.append(Check(
+            "birth_after_event", (pl.col("__birth_date") > pl.col(_typed(event))).fill_null(False),
+            pl.format("fødselsdatoen i fødselsnummeret er etter {} {}", pl.lit(event), pl.col(_show(event))),
         ))
     if source.name == "registry_reporting":
         checks += _count_checks()
@@ -140,15 +183,19 @@ def _checks(source: Source, ctx: RuleContext) -> list[Check]:
 def _type_checks(source: Source) -> list[Check]:
     rule_for = {"date": "date_invalid", "integer": "integer_invalid", "boolean": "boolean_invalid"}
     checks = []
-    for rule in ("date_invalid", "integer_invalid", "boolean_invalid"):
+    for rule, noun in TYPE_NOUNS.items():
         columns = [c.name for c in source.columns if rule_for.get(c.type) == rule]
         if not columns:
             continue
-        bad = pl.coalesce([pl.when(_present(c) & pl.col(_typed(c)).is_null()).then(pl.lit(c)) for c in columns])
+        bad = pl.coalesce([pl.when(_unreadable(c)).then(pl.lit(c)) for c in columns])
         value = pl.coalesce([pl.when(pl.lit(c) == bad).then(pl.col(_show(c))) for c in columns])
-        checks.append(Check(rule, bad.is_not_null(), pl.format("{} {} is not a valid {}", bad, value,
-                                                               pl.lit(rule.removesuffix("_invalid")))))
+        checks.append(Check(rule, bad.is_not_null(), pl.format("{} {} er ikke {}", bad, value, pl.lit(noun))))
     return checks
+
+
+def _unreadable(name: str) -> pl.Expr:
+    """A typed column's text is present but could not be read as its type."""
+    return _present(name) & pl.col(_typed(name)).is_null()
 
 
 def _codelist_checks(source: Source) -> list[Check]:
@@ -159,36 +206,52 @@ def _codelist_checks(source: Source) -> list[Check]:
         seed, seed_column = column.codelist.split(".")
         allowed = sorted(codes(seed, seed_column, where=column.codelist_where))
         value = pl.col(_typed(column.name)).cast(pl.String)
-        list_name = f"{seed}{' where ' + column.codelist_where if column.codelist_where else ''}"
+        list_name = f"{seed}{' der ' + column.codelist_where if column.codelist_where else ''}"
         checks.append(Check(
             "code_not_in_list", (value.is_not_null() & ~value.is_in(allowed)).fill_null(False),
-            pl.format("{} {} is not in {}", pl.lit(column.name), pl.col(_show(column.name)), pl.lit(list_name)),
+            pl.format("{} {} finnes ikke i {}", pl.lit(column.name), pl.col(_show(column.name)), pl.lit(list_name)),
         ))
     return checks
 
 
-def _future_checks(source: Source, today: dt.date) -> list[Check]:
-    dates = {c: pl.col(_typed(c)) for c in source.date_columns}
+def _norwegian_date(day: dt.date) -> str:
+    return f"{day:%d.%m.%Y}"
+
+
+def _date_range_checks(source: Source, today: dt.date) -> list[Check]:
+    """``date_in_future`` over every date, then ``date_before_source`` over the event date."""
     if source.name == "registry_reporting":
         dates = {"periode": pl.col("__periode_start")}
+        event = "periode"
+    else:
+        dates = {c: pl.col(_typed(c)) for c in source.date_columns}
+        event = source.kommune_date_column
     if not dates:
         return []
     late = {name: (value > pl.lit(today)).fill_null(False) for name, value in dates.items()}
     # Both coalesces test the same conditions in the same order, so they name the same column.
     bad = pl.coalesce([pl.when(late[name]).then(pl.lit(name)) for name in dates])
-    value = pl.coalesce([pl.when(late[name]).then(dates[name].cast(pl.String)) for name in dates])
-    return [Check("date_in_future", bad.is_not_null(), pl.format("{} {} is after {}", bad, value, pl.lit(today.isoformat())))]
+    value = pl.coalesce([pl.when(late[name]).then(pl.col(_show(name))) for name in dates])
+    checks = [Check("date_in_future", bad.is_not_null(),
+                    pl.format("{} {} er etter {}", bad, value, pl.lit(_norwegian_date(today))))]
+    if event:
+        checks.append(Check(
+            "date_before_source", (dates[event] < pl.lit(source.first_day)).fill_null(False),
+            pl.format("{} {} er før {} har data (fra {})", pl.lit(event), pl.col(_show(event)), pl.lit(source.name),
+                      pl.lit(_norwegian_date(source.first_day))),
+        ))
+    return checks
 
 
 def _kommune_checks(source: Source) -> list[Check]:
     if source.kommune_date_column:
         return [Check("kommunenummer_invalid", ~pl.col("__kommune_valid"),
-                      pl.format("kommunenummer {} was not valid on {}", pl.col(_show("kommunenummer")),
-                                pl.col(_typed(source.kommune_date_column))))]
+                      pl.format("kommunenummer {} var ikke gyldig på {} {}", pl.col(_show("kommunenummer")),
+                                pl.lit(source.kommune_date_column), pl.col(_show(source.kommune_date_column))))]
     if source.name == "registry_reporting":
         return [Check("rapporteringsenhet_invalid", ~(pl.col("__kommune_valid") | orgnr_valid(pl.col("rapporteringsenhet"))),
-                      pl.format("rapporteringsenhet {} is neither a kommunenummer valid in {} nor a valid organisation number",
-                                pl.col(_show("rapporteringsenhet")), pl.col("periode")))]
+                      pl.format("rapporteringsenhet {} er verken et kommunenummer gyldig i {} eller et gyldig organisasjonsnummer",
+                                pl.col(_show("rapporteringsenhet")), pl.col(_show("periode"))))]
     return []
 
 
@@ -197,11 +260,11 @@ def _count_checks() -> list[Check]:
     mottatt = pl.col(_typed("mottatt"))
     over = pl.coalesce([pl.when(pl.col(_typed(c)) > mottatt).then(pl.lit(c))
                         for c in ("mottatt_digitalt", "mottatt_innen_frist")])
-    over_value = pl.when(over == "mottatt_digitalt").then(pl.col(_typed("mottatt_digitalt"))).otherwise(pl.col(_typed("mottatt_innen_frist")))
+    over_value = pl.when(over == "mottatt_digitalt").then(pl.col(_show("mottatt_digitalt"))).otherwise(pl.col(_show("mottatt_innen_frist")))
     return [
-        Check("count_negative", negative.is_not_null(), pl.format("{} is negative", negative)),
+        Check("count_negative", negative.is_not_null(), pl.format("{} er negativ", negative)),
         Check("count_inconsistent", over.is_not_null(),
-              pl.format("{} ({}) is greater than mottatt ({})", over, over_value, mottatt)),
+              pl.format("{} ({}) er større enn mottatt ({})", over, over_value, pl.col(_show("mottatt")))),
     ]
 
 
@@ -221,7 +284,8 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     """
     frame = fields.with_columns(parse_value(c).alias(_typed(c.name)) for c in source.columns)
     if source.has_identity_number:
-        frame = with_fnr_fields(frame, "fodselsnummer", ctx.today)  # also strips surrounding blanks
+        frame = with_fnr_fields(frame, IDENTITY_COLUMN, ctx.today)  # also strips surrounding blanks
+        frame = frame.with_columns(_birth_date())
     if source.name == "registry_reporting":
         frame = frame.with_columns(pl.when(pl.col("periode").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"))
                                    .then((pl.col("periode") + "-01").str.to_date("%Y-%m-%d", strict=False))
@@ -234,7 +298,14 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
         pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(pl.lit(c.rule)) for i, c in enumerate(checks)]).alias(RULE_COLUMN)
     )
     good = frame.filter(pl.col(RULE_COLUMN).is_null())
-    bad = frame.filter(pl.col(RULE_COLUMN).is_not_null()).with_columns(_scrubbed_display(source))
+    bad = frame.filter(pl.col(RULE_COLUMN).is_not_null())
+    if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
+        bad = bad.with_columns(ctx.kommuner.ever_valid(bad["kommunenummer"]).alias("__kommune_known"))
+    bad = bad.with_columns(_in_clear(c, source).alias(_clear(c.name)) for c in source.columns)
+    bad = bad.with_columns(
+        pl.when(pl.col(_clear(c.name))).then(pl.col(c.name).fill_null("")).otherwise(pl.lit(WITHHELD)).alias(_show(c.name))
+        for c in source.columns
+    )
     bad = bad.with_columns(
         pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(c.detail.fill_null("")) for i, c in enumerate(checks)]).alias(DETAIL_COLUMN)
     )
@@ -249,33 +320,58 @@ def _kommune_valid(frame: pl.DataFrame, source: Source, ctx: RuleContext) -> pl.
     return pl.Series("__kommune_valid", [True] * frame.height)
 
 
-def _scrub_min_digits(source: Source) -> int:
-    return SCRUB_MIN_DIGITS_PERSON if source.has_identity_number else SCRUB_MIN_DIGITS_OTHER
+def _birth_date() -> pl.Expr:
+    """The birth date of a valid identity number (null otherwise): day and month from its digits
+    with the D-, H- and synthetic offsets removed, the year as :mod:`ingestion.fnr_polars` derived it."""
+    number, kind = pl.col(IDENTITY_COLUMN).str.strip_chars(), pl.col(fnr_polars.KIND)
+    valid = pl.col(fnr_polars.RULE).is_null()
+    day = number.str.slice(0, 2).cast(pl.Int32, strict=False)
+    month = number.str.slice(2, 2).cast(pl.Int32, strict=False)
+    day = pl.when(kind.str.ends_with("d_nummer")).then(day - D_NUMBER_DAY_OFFSET).otherwise(day)
+    month = (pl.when(kind.str.starts_with("syntetisk")).then(month - SYNTHETIC_MONTH_OFFSET)
+             .when(kind == "h_nummer").then(month - H_NUMBER_MONTH_OFFSET).otherwise(month))
+    # Only valid numbers reach pl.date (their day and month are real); the rest are null.
+    return pl.date(pl.when(valid).then(pl.col(fnr_polars.BIRTH_YEAR)), pl.when(valid).then(month),
+                   pl.when(valid).then(day)).alias("__birth_date")
 
 
-def _needs_hash(name: str, source: Source) -> pl.Expr:
-    if name == "fodselsnummer":
-        return _present(name)
-    return (pl.col(name).str.count_matches(r"\d") >= _scrub_min_digits(source)).fill_null(False)
+def _clear(name: str) -> str:
+    return f"__clear_{name}"
 
 
-def _scrubbed_display(source: Source) -> list[pl.Expr]:
-    """Values safe to put in a detail sentence: anything that could be an identity number is withheld."""
-    return [pl.when(_needs_hash(c.name, source)).then(pl.lit(WITHHELD)).otherwise(pl.col(c.name).fill_null(""))
-            .alias(_show(c.name)) for c in source.columns]
+def _well_formed(source: Source) -> pl.Expr:
+    """The row was split as its header says: one field per column, an 11-digit identity field and
+    every typed field readable. A stray ``;`` shifts later fields into the wrong columns, where
+    a date or a code rarely reads as its column's type — so a shifted row is almost never well formed."""
+    typed = [c.name for c in source.columns if c.type in ("date", "integer", "boolean")]
+    return (~pl.col(TOO_LONG_COLUMN) & ~pl.col("_blank") & (pl.col("_field_count") == len(source.columns))
+            & pl.col(IDENTITY_COLUMN).str.strip_chars().str.contains(r"^\d{11}$").fill_null(False)
+            & ~pl.any_horizontal([_unreadable(c) for c in typed]))
+
+
+def _in_clear(column: Column, source: Source) -> pl.Expr:
+    """True where ``column``'s value may be kept in clear in quarantine (see the module docstring)."""
+    value = pl.col(column.name)
+    if not source.has_identity_number:
+        return ~(value.str.count_matches(r"\d") >= SCRUB_MIN_DIGITS_OTHER).fill_null(False)
+    if column.name == IDENTITY_COLUMN:
+        return ~_present(column.name)
+    harmless = ~value.str.contains(rf"\d{{{IDENTIFYING_DIGITS}}}") | value.str.contains(ISO_DATE)
+    if column.name == "kommunenummer" and source.kommune_date_column:
+        harmless = harmless | pl.col("__kommune_known")
+    return (_well_formed(source) & harmless.fill_null(False)) | value.is_null()
 
 
 def _to_quarantine(bad: pl.DataFrame, source: Source, key: PseudonymKey) -> pl.DataFrame:
-    """``_values`` is the row as JSON (header names → text) with risky values as keyed hashes."""
-    hashed = {}
-    for c in source.columns:
-        risky = bad.select(pl.when(_needs_hash(c.name, source)).then(pl.col(c.name))).to_series()
-        hashed[c.name] = key.quarantine_hashes(risky)
+    """``_values`` is the row as JSON (header names → text): values not kept in clear are keyed hashes;
+    an over-long line is ``{}``."""
+    hashed = {c.name: key.quarantine_hashes(bad.select(pl.when(~pl.col(_clear(c.name))).then(pl.col(c.name))).to_series())
+              for c in source.columns}
     values = bad.select(
-        pl.struct([
+        pl.when(pl.col(TOO_LONG_COLUMN)).then(pl.lit("{}")).otherwise(pl.struct([
             pl.when(hashed[c.name].is_not_null()).then(pl.lit(HASH_PREFIX) + hashed[c.name]).otherwise(pl.col(c.name)).alias(c.name)
             for c in source.columns
-        ]).struct.json_encode().alias(VALUES_COLUMN)
+        ]).struct.json_encode()).alias(VALUES_COLUMN)
     ).to_series() if bad.height else pl.Series(VALUES_COLUMN, [], dtype=pl.String)
     return pl.DataFrame({
         "_line_number": bad["_line_number"], RULE_COLUMN: bad[RULE_COLUMN], DETAIL_COLUMN: bad[DETAIL_COLUMN],
@@ -288,11 +384,11 @@ def _to_raw(good: pl.DataFrame, source: Source, key: PseudonymKey, file_sha256: 
     person: list[pl.Expr] = []
     if source.has_identity_number:
         person = [
-            pl.lit(key.pseudonyms(good["fodselsnummer"])).alias("person_id"),
+            pl.lit(key.pseudonyms(good[IDENTITY_COLUMN])).alias("person_id"),
             pl.col(fnr_polars.BIRTH_YEAR).cast(pl.Int64).alias("fodselsaar"),
             pl.col(fnr_polars.SEX).alias("kjonn"),
         ]
-    data = [pl.col(_typed(c.name)).alias(c.name) for c in source.columns if c.name != "fodselsnummer"]
+    data = [pl.col(_typed(c.name)).alias(c.name) for c in source.columns if c.name != IDENTITY_COLUMN]
     lineage = [pl.lit(file_sha256).alias("_file_sha256"), pl.col("_line_number").cast(pl.Int64)]
     frame = good.select(*person, *data, *lineage)
     # Columns set by the warehouse at commit (``_loaded_at``) are not known per batch.

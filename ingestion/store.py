@@ -82,9 +82,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(raw_table_ddl(source))
 
 
-def manifest_status(con: duckdb.DuckDBPyConnection, file_sha256: str) -> str | None:
-    row = con.execute("select status from ingest.manifest where file_sha256 = ?", [file_sha256]).fetchone()
-    return row[0] if row else None
+def is_loaded(con: duckdb.DuckDBPyConnection, file_sha256: str) -> bool:
+    """The manifest records this exact file (by sha256) as loaded."""
+    return con.execute("select count(*) from ingest.manifest where file_sha256 = ? and status = 'loaded'",
+                       [file_sha256]).fetchone()[0] > 0
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,8 @@ class FileLoad:
         if counts.rows_read != counts.rows_loaded + counts.rows_quarantined or \
                 counts.rows_loaded != self.rows_inserted - duplicates:
             raise PipelineFailure(
-                f"{self.file_name}: reconciliation failed: read {counts.rows_read} != loaded {counts.rows_loaded}"
-                f" + quarantined {counts.rows_quarantined}; nothing was loaded"
+                f"{self.file_name}: avstemmingen stemmer ikke: lest {counts.rows_read} ≠ lastet {counts.rows_loaded}"
+                f" + i karantene {counts.rows_quarantined}; ingenting er lastet inn"
             )
         self._write_manifest("loaded", counts, error=None)
         self._drop_temp()
@@ -221,13 +222,13 @@ class FileLoad:
             select r.* from {raw} r semi join temp.ingest_hashes t on {row_hash("r")} = t.h
             where r._file_sha256 <> ? {ranges}""", [*this_file, *bounds])
         self.con.execute(f"""create temp table ingest_duplicates as
-            select d._line_number, 'duplicate_in_file' as rule, 'exact duplicate of line ' || f.first_line as detail
+            select d._line_number, 'duplicate_in_file' as rule, 'nøyaktig lik linje ' || f.first_line as detail
             from temp.ingest_repeats d join temp.ingest_firsts f on {same("d", "f")}
             where d._line_number <> f.first_line
             union all
             select t._line_number, 'duplicate_in_warehouse',
-                   'exact duplicate of line ' || arg_min(o._line_number, (o._file_sha256, o._line_number))
-                   || ' of already loaded file ' || min(o._file_sha256)
+                   'nøyaktig lik linje ' || arg_min(o._line_number, (o._file_sha256, o._line_number))
+                   || ' i den allerede lastede filen ' || min(o._file_sha256)
             from (select * from {raw} r semi join temp.ingest_others o on {same("r", "o")}
                   where r._file_sha256 = ?) t
             join temp.ingest_others o on {same("t", "o")}

@@ -29,14 +29,24 @@ TEST_KEY_HEX = "9ea0ffd7b734cca365f7df9cc2269ee18435ff6f9b04b0d22264c232fde3b7e8
 def synthetic_fnr(serial: int) -> str:
     """A valid synthetic identity number, different for each ``serial`` (0 ≤ serial < 10⁶)."""
     day = dt.date(1940, 1, 1) + dt.timedelta(days=serial % 20000)
-    base = serial // 20000 % 50 * 10  # individual numbers 000–499: the 1900s for every year
-    for attempt in range(10):  # about 1 in 5 prefixes has no valid check digit; try the next
-        first_nine = f"{day:%d}{day.month + SYNTHETIC_MONTH_OFFSET:02d}{day:%y}{base + attempt:03d}"
+    return synthetic_fnr_born(day, serial // 20000 % 50 * 10)
+
+
+def synthetic_fnr_born(day: dt.date, base: int = 0) -> str:
+    """A valid synthetic identity number of a person born on ``day``.
+
+    ``base`` picks the individual number among those used for the birth year (000–499 for the
+    1900s, 500–999 for the 2000s); about 1 in 5 prefixes has no valid check digit, so the next
+    few are tried.
+    """
+    first = base if day.year < 2000 else 500 + base % 500
+    for individual in range(first, first + 10):
+        first_nine = f"{day:%d}{day.month + SYNTHETIC_MONTH_OFFSET:02d}{day:%y}{individual:03d}"
         try:
             return with_check_digits(first_nine)
         except InvalidIdentityNumber:
             continue
-    raise ValueError(f"no valid number for serial {serial}")  # pragma: no cover - (0.2)**10 chance
+    raise ValueError(f"no valid number for {day}")  # pragma: no cover - (0.2)**10 chance
 
 
 def valid_row(source: str, serial: int) -> dict[str, str]:

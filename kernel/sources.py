@@ -14,6 +14,7 @@ from it at ingestion.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -63,8 +64,12 @@ class Source:
     name: str
     description: str  # "One row is ..." — the grain
     columns: tuple[Column, ...]
-    #: The date a row's kommunenummer must be valid on.
+    #: The row's event date: its kommunenummer must be valid on it, the person born by it, and it
+    #: may not precede :attr:`first_day`.
     kommune_date_column: str | None = None
+    #: The first day the source has data for (see :data:`FIRST_DAYS`); an earlier event date
+    #: (or ``periode``) is quarantined as ``date_before_source``.
+    first_day: dt.date = dt.date.min
     #: (start, end) column names where the end may not precede the start.
     period_columns: tuple[str, str] | None = None
     #: Date columns that may not lie in the future.
@@ -116,6 +121,15 @@ LINEAGE_COLUMNS = (
     Column("_loaded_at", "timestamp", description="When ingestion loaded the row (UTC)."),
 )
 
+#: Where each source's first day comes from. KPR (Kommunalt pasient- og brukerregister) was set up
+#: in 2017 and holds contacts and registry deliveries from 1 January 2017 — the first year of the
+#: extracts and of every indicator. Care-service and welfare-technology episodes go further back:
+#: KPR took over IPLOS, whose episodes run from 2007, so an episode running in 2017 may have
+#: started as early as 1 January 2007 (the synthetic extracts draw such running episodes up to ten
+#: years back, never earlier).
+KPR_FIRST_DAY = dt.date(2017, 1, 1)
+IPLOS_FIRST_DAY = dt.date(2007, 1, 1)
+
 FODSELSNUMMER = Column("fodselsnummer", "text", description="Identity number (fodselsnummer, D-, H- or synthetic number). Never stored.")
 KOMMUNENUMMER = Column("kommunenummer", "text", description="Four-digit municipality code valid on the row's date.")
 
@@ -130,6 +144,7 @@ KPR_KONTAKTER = Source(
         Column("kontaktform", "text", codelist="codelist_kontaktform.kontaktform", description="How the contact took place."),
     ),
     kommune_date_column="kontaktdato",
+    first_day=KPR_FIRST_DAY,
     date_columns=("kontaktdato",),
     period=Period("kontaktdato"),
     # 10 covers most people's contacts in a year (GP users average 3-4); heavier users are truncated.
@@ -148,6 +163,7 @@ KPR_TJENESTER = Source(
         Column("sluttdato", "date", required=False, description="Last day; empty while ongoing."),
     ),
     kommune_date_column="startdato",
+    first_day=IPLOS_FIRST_DAY,
     period_columns=("startdato", "sluttdato"),
     date_columns=("startdato", "sluttdato"),
     period=Period("startdato"),
@@ -168,6 +184,7 @@ VFT_MOTTAKERE = Source(
         Column("via_vkp", "boolean", description="Sent through the national welfare-technology hub (VKP)."),
     ),
     kommune_date_column="startdato",
+    first_day=IPLOS_FIRST_DAY,
     period_columns=("startdato", "sluttdato"),
     date_columns=("startdato", "sluttdato"),
     period=Period("startdato"),
@@ -194,6 +211,7 @@ REGISTRY_REPORTING = Source(
     unit_may_be_orgnr=True,
     count_columns=("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist"),
     count_rules=(CountRule("mottatt_digitalt", "mottatt"), CountRule("mottatt_innen_frist", "mottatt")),
+    first_day=KPR_FIRST_DAY,
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (KPR_KONTAKTER, KPR_TJENESTER, VFT_MOTTAKERE, REGISTRY_REPORTING)}
@@ -217,4 +235,4 @@ def get_source(name: str) -> Source:
     try:
         return SOURCES[name]
     except KeyError:
-        raise UserInputError(f"Unknown source {name!r}; choose one of: {', '.join(SOURCES)}") from None
+        raise UserInputError(f"ukjent kilde {name!r}; velg en av: {', '.join(SOURCES)}") from None

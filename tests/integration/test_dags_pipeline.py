@@ -68,7 +68,7 @@ def test_asset_uris_name_the_raw_table_and_landing_folder(source):
 def test_unknown_source_is_refused():
     from kernel.errors import UserInputError
 
-    with pytest.raises(UserInputError, match="Unknown source"):
+    with pytest.raises(UserInputError, match="ukjent kilde"):
         pipeline.raw_asset_uri("kpr_kontakt")
 
 

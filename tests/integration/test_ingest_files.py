@@ -7,14 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kernel.errors import ConfigurationError
+from helsedata.config import Settings
+from helsedata.errors import ConfigurationError
 from ingestion import ingest_files
+from ingestion.pipeline import WarehouseBusy
 from ingestion.store import staging_path
 from ingestion.testing import TEST_KEY_HEX, extract_text, valid_row, write_extract, write_valid_extract
 
@@ -47,17 +48,21 @@ def mixed_rows(n: int) -> list:
 
 
 REJECTIONS = [
-    ("empty", b"", "the file is empty"),
-    ("only blank", b"\n", "the file is empty"),
-    ("missing column", b"fodselsnummer;kommunenummer;kontaktdato;tjenesteyter\n", "missing ['kontaktform']"),
-    ("extra column", (HEADER + ";merknad\n").encode(), "unexpected ['merknad']"),
-    ("repeated column", (HEADER + ";kontaktform\n").encode(), "repeated ['kontaktform']"),
-    ("not delimited", b"fodselsnummer,kommunenummer,kontaktdato\n1,2,3\n", "not a semicolon-separated extract"),
-    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
-    ("NUL in data", (HEADER + "\n").encode() + b"1;2\x00;3;4;5\n", "line 2 contains NUL bytes"),
+    ("empty", b"", "filen er tom"),
+    ("only blank", b"\n", "filen er tom"),
+    ("missing column", b"fodselsnummer;kommunenummer;kontaktdato;tjenesteyter\n", "mangler kontaktform"),
+    ("extra column", (HEADER + ";merknad\n").encode(), "feltet i posisjon 6 er ikke en kolonne i kilden"),
+    ("repeated column", (HEADER + ";kontaktform\n").encode(), "kontaktform står mer enn én gang"),
+    ("not delimited", b"fodselsnummer,kommunenummer,kontaktdato\n1,2,3\n", "ikke et semikolonseparert uttrekk"),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "ikke en tekstfil"),
+    ("NUL in data", (HEADER + "\n").encode() + b"1;2\x00;3;4;5\n", "linje 2 inneholder NUL-byte"),
     ("latin-1 undeclared", (HEADER + "\n" + extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 1)]).split("\n")[1]
                             + "\n13888012235;0301;2024-01-01;B\u00e6rum;video\n").encode("latin-1"),
-     "line 3 is not valid utf-8 (byte 0xe6) — if the file is Latin-1"),
+     "linje 3 er ikke gyldig utf-8 (byte 0xe6) — er filen Latin-1"),
+    ("UTF-16 undeclared", extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 1)]).encode("utf-16"),
+     "oppgi tegnkodingen med --encoding utf-16"),
+    ("no header, data on line 1", b"09086647076;0301;2024-02-01;fastlege;oppmote\n",
+     "linje 1 ser ut som en datarad"),
 ]
 
 
@@ -69,6 +74,7 @@ def test_unusable_file_is_rejected_whole(settings, tmp_path, content, reason):
     [result] = ingest(settings, [path])
     assert result.status == "rejected"
     assert str(path) in result.error and reason in result.error
+    assert "09086647076" not in result.error and "13888012235" not in result.error
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (0, 0, 0)
     assert result.to_json()["error"] == result.error
     assert query(settings, "select status, error from ingest.manifest") == [("rejected", result.error)]
@@ -184,45 +190,71 @@ def test_no_raw_identity_number_anywhere_under_helsedata_home(settings, tmp_path
         assert [n for n in numbers if n.encode() in content] == [], file
 
 
-def test_kill_mid_load_leaves_nothing_and_a_rerun_completes(settings, tmp_path):
-    """kill -9 inside the file's transaction, then rerun: exact counts, no duplicates."""
-    n = 6000
-    path = write_valid_extract(tmp_path / "big.csv", "kpr_kontakter", n)
-    env = {**os.environ, **KEY_ENV, "HELSEDATA_HOME": str(settings.home),
-           "HELSEDATA_INGEST_BATCH_BYTES": "20000", "HELSEDATA_TEST_PAUSE_AFTER_BATCH": "0.5"}
-    process = subprocess.Popen([sys.executable, "-m", "helsedata", "ingest", "kpr_kontakter", str(path), "--json"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+#: Runs ``helsedata ingest`` in a child process that stops, just after ``FileLoad.<method>`` has
+#: run for the ``<nth>`` time, to say so on stderr and wait to be killed. The patch lives in this
+#: child only: production code has no test hook.
+PAUSING_INGEST = """
+import os, sys, time
+from ingestion import store
+method, nth = sys.argv[1], int(sys.argv[2])
+original, calls = getattr(store.FileLoad, method), []
+def paused(self, *args, **kwargs):
+    result = original(self, *args, **kwargs)
+    calls.append(1)
+    if len(calls) == nth:
+        print("reached", method, file=sys.stderr, flush=True)
+        time.sleep(600)
+    return result
+setattr(store.FileLoad, method, paused)
+from helsedata.cli import main
+sys.exit(main(sys.argv[3:], environ=os.environ))
+"""
+
+# Where the kill lands: while staging (no transaction yet), right after the file's INSERT … SELECT
+# into raw.* and ingest.quarantine (transaction open, rows written), and in the middle of the
+# duplicate pass (its temp tables built, duplicates not yet moved).
+KILL_POINTS = [("add_batch", 3), ("_copy_staged", 1), ("_quarantine_hashes_of_duplicates", 1)]
+
+
+@pytest.mark.parametrize(("method", "nth"), KILL_POINTS, ids=[m for m, _ in KILL_POINTS])
+def test_kill_mid_load_leaves_nothing_and_a_rerun_completes(settings, tmp_path, method, nth):
+    """kill -9 at each point of a file's load, then rerun: nothing half-loaded, then exact counts."""
+    rows = mixed_rows(3000)
+    path = write_extract(tmp_path / "big.csv", "kpr_kontakter", rows)
+    env = {**os.environ, **KEY_ENV, "HELSEDATA_HOME": str(settings.home), "HELSEDATA_INGEST_BATCH_BYTES": "20000",
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    argv = [sys.executable, "-c", PAUSING_INGEST, method, str(nth), "ingest", "kpr_kontakter", str(path), "--json"]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            if "paused after batch 3" in line:
+        for line in process.stderr:
+            if line.startswith(f"reached {method}"):
                 break
-            assert line or process.poll() is None, "ingest ended before it could be killed"
         else:
-            pytest.fail("ingest never reached batch 3")
+            pytest.fail(f"ingest ended before reaching {method}: exit {process.wait()}")
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait(timeout=30)
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
-    assert query(settings, "select count(*) from raw.kpr_kontakter") == [(0,)]
-    assert query(settings, "select count(*) from ingest.manifest") == [(0,)]
-    assert query(settings, "select count(*) from ingest.quarantine") == [(0,)]
-    # The batches staged before the kill are left in the scratch folder, pseudonymised only.
+    for table in ("raw.kpr_kontakter", "ingest.manifest", "ingest.quarantine"):
+        assert query(settings, f"select count(*) from {table}") == [(0,)], table
+    # Whatever the kill left in the scratch folder is pseudonymised and scrubbed only.
     staging = staging_path(settings.warehouse)
-    staged = [p for p in staging.rglob("*") if p.is_file()]
-    assert len(staged) >= 3
-    numbers = [valid_row("kpr_kontakter", i)["fodselsnummer"] for i in range(n)]
-    for file in staged:
+    numbers = {r["fodselsnummer"] for r in rows}
+    for file in (p for p in staging.rglob("*") if p.is_file()):
         content = file.read_bytes()
         assert [x for x in numbers if x.encode() in content] == [], file
 
     [result] = ingest(settings, [path])
-    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", n, n, 0)
-    assert query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter") == [(n, n)]
-    assert query(settings, "select status, rows_loaded from ingest.manifest") == [("loaded", n)]
+    [reference] = ingest_files(Settings(home=tmp_path / "clean").ensure(), "kpr_kontakter", [path], progress=False,
+                               today=TODAY, environ=KEY_ENV)
+    assert result.status == "loaded" and result.to_json() == {**reference.to_json(), "file": result.file}
+    assert result.quarantine_reasons["duplicate_in_file"] > 0
+    assert query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter") == \
+        [(result.rows_loaded, result.rows_loaded)]
+    assert query(settings, "select count(*) from ingest.quarantine") == [(result.rows_quarantined,)]
+    assert query(settings, "select status, rows_loaded from ingest.manifest") == [("loaded", result.rows_loaded)]
     assert not staging.exists()  # the rerun discarded the stale staging and its own
 
 
@@ -240,3 +272,76 @@ def test_header_only_file_loads_zero_rows(settings, tmp_path):
     path = write_extract(tmp_path / "none.csv", "registry_reporting", [])
     [result] = ingest(settings, [path], source="registry_reporting")
     assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 0, 0, 0)
+
+
+def test_a_40_megabyte_line_is_quarantined_unread_and_rows_reconcile(settings, tmp_path):
+    path = tmp_path / "long.csv"
+    fnr = valid_row("kpr_kontakter", 1)["fodselsnummer"]
+    with path.open("wb") as f:
+        f.write(extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 0)]).encode())
+        f.write(fnr.encode())
+        for _ in range(40):
+            f.write(b";" + b"4" * (1 << 20))
+        f.write(b"\n" + extract_text("kpr_kontakter", [valid_row("kpr_kontakter", 2)]).split("\n", 1)[1].encode())
+    [result] = ingest(settings, [path])
+    assert (result.status, result.rows_read, result.rows_loaded) == ("loaded", 3, 2)
+    assert result.quarantine_reasons == {"line_too_long": 1}
+    assert query(settings, "select line_number, detail, offending_values from ingest.quarantine") == [
+        (3, "linjen er lengre enn 65 536 byte og er ikke lest", "{}")]
+    assert query(settings, "select _line_number from raw.kpr_kontakter order by 1") == [(2,), (4,)]
+
+
+def test_a_file_under_the_wrong_source_is_rejected_not_skipped(settings, tmp_path):
+    path = write_valid_extract(tmp_path / "tjenester.csv", "kpr_tjenester", 3)
+    [loaded] = ingest(settings, [path], source="kpr_tjenester")
+    [wrong] = ingest(settings, [path], source="vft_mottakere")
+    assert wrong.status == "rejected" and "mangler via_vkp" in wrong.error
+    assert query(settings, "select source, status from ingest.manifest") == [("kpr_tjenester", "loaded")]
+    [again] = ingest(settings, [path], source="kpr_tjenester")
+    assert (loaded.status, again.status) == ("loaded", "skipped_duplicate")
+
+
+def test_a_declared_utf_16_file_loads(settings, tmp_path):
+    row = {**valid_row("kpr_kontakter", 1), "tjenesteyter": "Bærum"}
+    path = write_extract(tmp_path / "wide.csv", "kpr_kontakter", [valid_row("kpr_kontakter", 0), row], encoding="utf-16")
+    [result] = ingest(settings, [path], encoding="utf-16")
+    assert (result.status, result.rows_loaded, result.quarantine_reasons) == ("loaded", 1, {"code_not_in_list": 1})
+    assert query(settings, "select detail from ingest.quarantine") == [("tjenesteyter Bærum finnes ikke i codelist_tjenesteyter",)]
+    assert query(settings, "select encoding from ingest.manifest") == [("utf-16",)]
+
+
+HOLD_WAREHOUSE = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(float(sys.argv[2]))"
+
+
+def hold_warehouse(settings, seconds: float) -> subprocess.Popen:
+    """Another process holding the warehouse's writer lock for ``seconds``."""
+    ingest(settings, [write_valid_extract(settings.home / "first.csv", "kpr_kontakter", 1)])
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE, str(settings.warehouse), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_a_second_ingest_waits_for_the_warehouse(settings, tmp_path, capsys):
+    holder = hold_warehouse(settings, 5)
+    try:
+        [result] = ingest(settings, [write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 3, start=10)],
+                          environ={**KEY_ENV, "HELSEDATA_INGEST_LOCK_TIMEOUT": "120"})
+    finally:
+        holder.wait(timeout=60)
+        holder.stdout.close()
+    assert (result.status, result.rows_loaded) == ("loaded", 3)
+    assert "en annen prosess skriver til varehuset; venter på den (opptil 120 sekunder)" in capsys.readouterr().err
+
+
+def test_a_busy_warehouse_is_a_clear_refusal_after_the_timeout(settings, tmp_path):
+    holder = hold_warehouse(settings, 600)
+    try:
+        with pytest.raises(WarehouseBusy, match="en annen prosess bruker varehuset") as caught:
+            ingest(settings, [write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 3, start=10)],
+                   environ={**KEY_ENV, "HELSEDATA_INGEST_LOCK_TIMEOUT": "0"})
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    assert caught.value.exit_code == 2

@@ -15,13 +15,16 @@ import pytest
 
 from ingestion import RULES, ingest_files
 from ingestion.fnr import with_check_digits
-from ingestion.testing import TEST_KEY_HEX, VALID_ORGNR, valid_row, write_extract
+from ingestion.reader import MAX_LINE_BYTES
+from ingestion.testing import TEST_KEY_HEX, VALID_ORGNR, synthetic_fnr_born, valid_row, write_extract
 
 TODAY = dt.date(2025, 6, 1)
 KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
 
 # (case id, source, changed fields or a raw line, expected rule or None when the row must load)
 CASES = [
+    ("line too long", "kpr_kontakter", "1" * (MAX_LINE_BYTES + 1), "line_too_long"),
+    ("line at the limit", "kpr_kontakter", "x" * MAX_LINE_BYTES, "field_count"),
     ("too few fields", "kpr_kontakter", "13888012235;0301;2024-01-01", "field_count"),
     ("too many fields", "kpr_kontakter", "13888012235;0301;2024-01-01;fastlege;video;x", "field_count"),
     ("blank line", "kpr_kontakter", "", "field_count"),
@@ -50,6 +53,11 @@ CASES = [
     ("contact tomorrow", "kpr_kontakter", {"kontaktdato": "2025-06-02"}, "date_in_future"),
     ("end in future", "kpr_tjenester", {"sluttdato": "2026-01-01"}, "date_in_future"),
     ("periode in future", "registry_reporting", {"periode": "2025-07"}, "date_in_future"),
+    ("contact before KPR", "kpr_kontakter", {"kontaktdato": "2016-12-31"}, "date_before_source"),
+    ("contact on KPR's first day", "kpr_kontakter", {"kontaktdato": "2017-01-01"}, None),
+    ("episode before IPLOS", "kpr_tjenester", {"startdato": "2006-12-31"}, "date_before_source"),
+    ("vft episode from IPLOS's first day", "vft_mottakere", {"startdato": "2007-01-01"}, None),
+    ("periode before KPR", "registry_reporting", {"periode": "2016-12"}, "date_before_source"),
     ("kommune never existed", "kpr_kontakter", {"kommunenummer": "0302"}, "kommunenummer_invalid"),
     ("kommune lost leading zero", "kpr_kontakter", {"kommunenummer": "301"}, "kommunenummer_invalid"),
     ("kommune ended 2020", "kpr_kontakter", {"kommunenummer": "1141", "kontaktdato": "2024-05-01"}, "kommunenummer_invalid"),
@@ -62,6 +70,12 @@ CASES = [
     ("end before start", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
     ("vft end before start", "vft_mottakere", {"startdato": "2024-03-01", "sluttdato": "2024-02-28"}, "period_end_before_start"),
     ("one-day episode", "kpr_tjenester", {"startdato": "2024-03-01", "sluttdato": "2024-03-01"}, None),
+    ("born after the contact", "kpr_kontakter",
+     {"fodselsnummer": synthetic_fnr_born(dt.date(2024, 3, 2)), "kontaktdato": "2024-03-01"}, "birth_after_event"),
+    ("contact on the birth day", "kpr_kontakter",
+     {"fodselsnummer": synthetic_fnr_born(dt.date(2024, 3, 1)), "kontaktdato": "2024-03-01"}, None),
+    ("D-number born after the episode", "kpr_tjenester",
+     {"fodselsnummer": "41882450072", "startdato": "2024-01-01"}, "birth_after_event"),
     ("negative count", "registry_reporting", {"forventet": "-1"}, "count_negative"),
     ("digital over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "6", "mottatt_innen_frist": "1"}, "count_inconsistent"),
     ("on time over received", "registry_reporting", {"mottatt": "5", "mottatt_digitalt": "1", "mottatt_innen_frist": "6"}, "count_inconsistent"),
@@ -117,7 +131,7 @@ def test_duplicates_within_and_across_files_keep_the_first(settings, tmp_path):
                            [r1.sha256]).fetchall()
         details = con.execute("select line_number, detail from ingest.quarantine order by file_name, line_number").fetchall()
     assert kept == [(2,), (3,)]
-    assert details[:2] == [(4, "exact duplicate of line 2"), (5, "exact duplicate of line 2")]
+    assert details[:2] == [(4, "nøyaktig lik linje 2"), (5, "nøyaktig lik linje 2")]
     assert details[2][0] == 3 and r1.sha256 in details[2][1]
 
 
@@ -139,3 +153,48 @@ def test_quarantine_never_holds_an_identity_number(settings, tmp_path):
     assert number not in text
     assert len(hashes) == 1 and next(iter(hashes)).startswith("keyed-hash:")
     assert not {h.removeprefix("keyed-hash:") for h in hashes} & person_ids  # not joinable with raw
+
+
+NUMBER = valid_row("kpr_kontakter", 7)["fodselsnummer"]
+# Lines where a piece of NUMBER lands outside the identity column (issue 9): each row is mis-split,
+# so every value of it is kept only as a keyed hash, and its detail quotes none of them.
+MIS_SPLIT = [
+    ("last five digits in kommunenummer", f"{NUMBER[:6]};{NUMBER[6:]};2024-01-01;fastlege;oppmote", "fnr_format"),
+    ("8-digit prefix in kommunenummer", f";{NUMBER[:8]};2024-01-01;fastlege;oppmote", "required_missing"),
+    ("stray separator adds a field", f"{NUMBER[:8]};{NUMBER[8:]};0301;2024-01-01;fastlege;oppmote", "field_count"),
+    ("number and kommune swapped", f"0301;{NUMBER};2024-01-01;fastlege;oppmote", "fnr_format"),
+    ("four digits in a code column", f"{NUMBER};0301;2024-01-01;{NUMBER[7:]};oppmote", "code_not_in_list"),
+]
+
+
+@pytest.mark.parametrize(("line", "rule"), [c[1:] for c in MIS_SPLIT], ids=[c[0] for c in MIS_SPLIT])
+def test_a_piece_of_an_identity_number_is_never_kept_in_clear(settings, tmp_path, line, rule):
+    path = write_extract(tmp_path / "extract.csv", "kpr_kontakter", [line])
+    result = _ingest(settings, "kpr_kontakter", path)
+    assert result.quarantine_reasons == {rule: 1}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    in_clear = [v for v in json.loads(values).values() if v and not v.startswith("keyed-hash:")]
+    for piece in {NUMBER, NUMBER[:6], NUMBER[6:], NUMBER[:8], NUMBER[7:]}:
+        assert piece not in detail and not [v for v in in_clear if piece in v], (detail, values)
+
+
+def test_a_well_formed_row_keeps_its_harmless_values_readable(settings, tmp_path):
+    path = write_extract(tmp_path / "extract.csv", "kpr_kontakter", [{**valid_row("kpr_kontakter", 7), "kontaktform": "brev"}])
+    _ingest(settings, "kpr_kontakter", path)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    stored = json.loads(values)
+    assert detail == "kontaktform brev finnes ikke i codelist_kontaktform"
+    assert stored["fodselsnummer"].startswith("keyed-hash:")
+    assert {k: stored[k] for k in ("kommunenummer", "kontaktform")} == {"kommunenummer": "0301", "kontaktform": "brev"}
+
+
+@pytest.mark.parametrize(("kommune", "shown"), [("1141", "1141"), ("0302", "<skjult>")])
+def test_an_invalid_kommunenummer_is_shown_only_when_it_is_a_public_code(settings, tmp_path, kommune, shown):
+    row = {**valid_row("kpr_kontakter", 7), "kommunenummer": kommune, "kontaktdato": "2024-05-01"}
+    _ingest(settings, "kpr_kontakter", write_extract(tmp_path / "extract.csv", "kpr_kontakter", [row]))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        [(detail, values)] = con.execute("select detail, offending_values from ingest.quarantine").fetchall()
+    assert detail == f"kommunenummer {shown} var ikke gyldig på kontaktdato 2024-05-01"
+    assert (json.loads(values)["kommunenummer"] == kommune) == (shown == kommune)
