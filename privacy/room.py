@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -57,10 +58,48 @@ def _today(today: date | None) -> date:
     return today or datetime.now(UTC).date()
 
 
-def _ident(value: str, what: str) -> str:
+#: Unicode general categories refused in a person's identity: controls, formats (zero-width
+#: space and joiner, BOM, bidi marks), surrogates, private use, unassigned, and all separators.
+REFUSED_IDENTITY_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+#: Characters that render as nothing although their category is a letter, mark or symbol
+#: (Unicode's Default_Ignorable_Code_Point outside the categories above, and the braille blank).
+INVISIBLE_CHARACTERS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
+def identity(value: str | None, option: str) -> str:
+    """The canonical form of a researcher's or reviewer's ID: NFKC, case-folded, NFKC again.
+
+    Two spellings of one person ("Kari", "KARI", fullwidth "Ｋａｒｉ") are one identity, so the
+    four-eyes rule cannot be dodged by a name variant. Whitespace and invisible characters are
+    refused rather than stripped: "kari" followed by a zero-width space must not pass for a second
+    person, nor silently become "kari" in one place and stay distinct in another.
+
+    >>> identity("Ｋａｒｉ", "--reviewer"), identity("Strauß", "--researcher")
+    ('kari', 'strauss')
+    >>> identity("kari\u200b", "--reviewer")
+    Traceback (most recent call last):
+    ...
+    helsedata.errors.UserInputError: --reviewer inneholder et usynlig tegn eller mellomrom (U+200B); bruk et ID uten mellomrom og usynlige tegn
+    """
+    value = value or ""
+    canonical = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    for char in value + canonical:
+        if unicodedata.category(char) in REFUSED_IDENTITY_CATEGORIES or char in INVISIBLE_CHARACTERS:
+            raise UserInputError(f"{option} inneholder et usynlig tegn eller mellomrom (U+{ord(char):04X}); "
+                                 "bruk et ID uten mellomrom og usynlige tegn")
+    if not canonical:
+        raise UserInputError(f"{option} kan ikke være tomt")
+    return canonical
+
+
+def _text(value: str | None, what: str) -> str:
+    """Free text (a purpose, a reason), trimmed; empty is refused."""
     value = (value or "").strip()
     if not value:
-        raise UserInputError(f"{what} must not be empty")
+        raise UserInputError(f"{what} kan ikke være tom")
     return value
 
 
@@ -91,8 +130,8 @@ def apply(settings: Settings, researcher: str, purpose: str, datasets: str | lis
     >>> apply(s, "forsker1", "Trends in welfare technology", "vft_mottakere", "1/2")
     {'application_id': 'A000001'}
     """
-    researcher = _ident(researcher, "researcher")
-    purpose = _ident(purpose, "purpose")
+    researcher = identity(researcher, "--researcher")
+    purpose = _text(purpose, "--purpose")
     names = _dataset_list(datasets)
     eps = parse_epsilon(epsilon)
     if eps > MAX_PERMIT_EPSILON:
@@ -121,7 +160,7 @@ def review(
     Returns ``{"application_id", "status", "permit_id"?, "epsilon_budget"?, "expires"?}``.
     Refused (exit 2): self-review, an application already decided, an unknown application.
     """
-    reviewer = _ident(reviewer, "reviewer")
+    reviewer = identity(reviewer, "--reviewer")
     today = _today(today)
     granted = parse_epsilon(epsilon) if epsilon is not None else None
     expires_on: date | None = None
@@ -185,8 +224,8 @@ def review(
 
 def revoke(settings: Settings, permit_id: str, by: str, reason: str) -> dict:
     """Revoke a permit for good; later queries under it are refused. Spent ε stays spent."""
-    by = _ident(by, "--by")
-    reason = _ident(reason, "reason")
+    by = identity(by, "--by")
+    reason = _text(reason, "--reason")
     with opened(settings) as conn, transaction(conn):
         permit = conn.execute("select status from permits where permit_id = ?", (permit_id,)).fetchone()
         if permit is None:
@@ -256,7 +295,6 @@ class QueryRequest:
     column: str | None = None
     bounds: tuple[int, int] | None = None
     q: float | None = None
-    extra: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
         return {"dataset": self.dataset, "by": list(self.by), "statistic": self.statistic,
@@ -371,7 +409,7 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
     audit entry → only then draw the noise and return. A failure after the commit does not refund.
     """
     today = _today(today)
-    researcher = _ident(req.researcher, "researcher")
+    researcher = identity(req.researcher, "--researcher")
     details = {"permit_id": req.permit_id, **req.describe()}
     spec, meas, mechanism, accuracy, bound = _plan(req)
 

@@ -132,3 +132,39 @@ def test_every_action_is_audited(settings):
     query(settings, count(pid), preview=True)
     revoke(settings, pid, "admin", "project ended")
     assert [a for a, _ in actions(settings)] == ["apply", "approve", "preview", "revoke"]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["Forsker", "FORSKER", "Ｆｏｒｓｋｅｒ", "ＦＯＲＳＫＥＲ"],
+    ids=["title-case", "upper-case", "fullwidth-nfkc", "fullwidth-upper"],
+)
+def test_self_review_by_a_name_variant_is_refused(settings, variant):
+    app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
+    with pytest.raises(RefusedError, match="own application"):
+        review(settings, app, variant, approve=True)
+    assert budget_free(settings, app)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["forsker\u200b", "for\u200dsker", "\ufeffforsker", "forsker ", " forsker", "for sker", "forsker\u00a0",
+     "forsker\t", "forsker\u2060", "forsker\u00ad", "forsker\u3164", "forsker\ufe0f", "forsker\u202e", ""],
+    ids=["zero-width-space", "zero-width-joiner", "bom", "trailing-space", "leading-space", "inner-space",
+         "no-break-space", "tab", "word-joiner", "soft-hyphen", "hangul-filler", "variation-selector",
+         "bidi-override", "empty"],
+)
+def test_names_with_whitespace_or_invisible_characters_are_refused(settings, name):
+    app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
+    with pytest.raises(UserInputError, match="usynlig tegn eller mellomrom|tomt"):
+        review(settings, app, name, approve=True)
+    with pytest.raises(UserInputError, match="usynlig tegn eller mellomrom|tomt"):
+        apply(settings, name, "p", "vft_mottakere", "1")
+    assert budget_free(settings, app)
+
+
+def test_identities_are_stored_canonical_so_the_holder_matches_any_variant(settings):
+    pid = permit(settings, researcher="Kari", reviewer="Ola")
+    row = connect(settings.state_db).execute("select researcher from permits").fetchone()
+    assert row["researcher"] == "kari"
+    assert query(settings, count(pid, researcher="KARI"), preview=True)["preview"] is True
