@@ -100,25 +100,28 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("pragma journal_mode = wal")
     conn.execute("pragma foreign_keys = on")
     conn.execute("pragma synchronous = full")
-    with transaction(conn):
-        for statement in _statements(SCHEMA):
-            conn.execute(statement)
+    execute_script(conn, SCHEMA)
     return conn
 
 
-def _statements(script: str) -> list[str]:
-    """Split the schema into statements (``executescript`` would commit our transaction)."""
-    out, buf = [], []
-    for line in script.splitlines():
-        line = line.split("--", 1)[0].rstrip()
-        if not line:
-            continue
-        buf.append(line)
-        joined = "\n".join(buf)
-        if sqlite3.complete_statement(joined):
-            out.append(joined)
-            buf = []
-    return out
+def execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a SQL script as one ``BEGIN IMMEDIATE`` transaction, parsed by SQLite itself.
+
+    ``executescript`` hands the whole text to SQLite's own parser, so comments and ``--`` inside
+    string literals are read as SQLite reads them; the explicit ``BEGIN``/``COMMIT`` keep the
+    script all-or-nothing (``executescript`` alone would commit statement by statement).
+
+    >>> conn = sqlite3.connect(":memory:", isolation_level=None)
+    >>> execute_script(conn, "create table t (x text default 'a -- b'); -- a comment\\ninsert into t default values;")
+    >>> conn.execute("select x from t").fetchone()[0]
+    'a -- b'
+    """
+    try:
+        conn.executescript(f"begin immediate;\n{script}\ncommit;")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("rollback")
+        raise
 
 
 @contextmanager

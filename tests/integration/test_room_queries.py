@@ -193,3 +193,14 @@ def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
     newcomer = [(person(6_000), 1960, "M", "1106", code, rows[2][5], None, True) for code in (6, 26, 27, 28)] * 3
     write_rows(settings.warehouse, "vft_mottakere", newcomer)
     assert extract_rows() == before
+
+
+def test_a_home_folder_with_a_quote_in_its_path_works(tmp_path):
+    """Paths reach DuckDB's ATTACH as quoted literals: a quote in the folder name is just a character."""
+    from helsedata.config import Settings
+
+    settings = Settings(home=tmp_path / "o'brien; drop" / "home").ensure()
+    write_rows(settings.warehouse, "vft_mottakere", vft_rows(40, seed=4))
+    pid = permit(settings, epsilon="1")
+    result = query(settings, req(pid, by=("kjonn",)))
+    assert len(result["rows"]) == 2 and result["epsilon_spent_exact"] == "1/10"
