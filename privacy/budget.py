@@ -6,7 +6,7 @@ Users write ε as a decimal (``0.1``, ``1e-3``) or a fraction (``1/3``); ``0.1``
 so ten charges of 0.1 spend a budget of 1 exactly, and three of 1/3 do too.
 
 Budget rule (design §5): a charge is committed — in the same ``BEGIN IMMEDIATE`` transaction as its
-audit entry — only if ``spent + ε ≤ budget``, and before any result is released. Charges are never
+audit entry, which writes it (:func:`privacy.state.apply_change`) — only if ``spent + ε ≤ budget``, and before any result is released. Charges are never
 refunded, edited or deleted (triggers in :mod:`privacy.state` enforce append-only).
 """
 
@@ -96,18 +96,3 @@ def spent(conn: sqlite3.Connection, permit_id: str) -> Fraction:
     ).fetchall()
     return sum((from_columns(n, d) for n, d in rows), Fraction(0))
 
-
-def add_charge(
-    conn: sqlite3.Connection, *, permit_id: str, epsilon: Fraction, charged_at: str,
-    researcher: str, dataset: str, query_json: str,
-) -> int:
-    """Insert one charge (no checks — callers check the budget in the same transaction)."""
-    if not conn.in_transaction:
-        raise ValueError("ledger charges must be written inside a write transaction")
-    num, den = to_columns(epsilon)
-    cur = conn.execute(
-        "insert into ledger (permit_id, epsilon_num, epsilon_den, charged_at, researcher, dataset, query)"
-        " values (?, ?, ?, ?, ?, ?, ?)",
-        (permit_id, num, den, charged_at, researcher, dataset, query_json),
-    )
-    return int(cur.lastrowid)

@@ -32,12 +32,10 @@ from privacy import audit
 from privacy.aggregate import STATISTICS, AggregateSpec, all_keys, key_domains, run_aggregate
 from privacy.budget import (
     MAX_PERMIT_EPSILON,
-    add_charge,
     format_epsilon,
     from_columns,
     parse_epsilon,
     spent,
-    to_columns,
 )
 from privacy.catalogue import DATASETS, catalogue, get_dataset
 from privacy.state import opened, transaction
@@ -48,10 +46,6 @@ DEFAULT_PERMIT_DAYS = 365
 MAX_PERMIT_DAYS = 3 * 365
 #: Most cells (public-key combinations) one query may release; more is a table of mostly noise.
 MAX_CELLS = 50_000
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _today(today: date | None) -> date:
@@ -113,10 +107,10 @@ def _dataset_list(names: str | list[str]) -> list[str]:
     return items
 
 
-def _refuse(settings: Settings, actor: str, action: str, details: dict[str, Any], message: str) -> RefusedError:
-    """Log a refusal in its own transaction (the refused change was rolled back) and build it."""
-    audit.record(settings, actor or "unknown", "refusal", {"refused": action, "reason": message, **details})
-    return RefusedError(message)
+def _refuse(settings: Settings, actor: str, action: str, details: dict[str, Any], error: RefusedError) -> RefusedError:
+    """Log a refusal in its own transaction (the refused change was rolled back); return it to raise."""
+    audit.record(settings, actor or "unknown", "refusal", {"refused": action, "reason": str(error), **details})
+    return error
 
 
 # ---------------------------------------------------------------- applications and permits
@@ -136,17 +130,11 @@ def apply(settings: Settings, researcher: str, purpose: str, datasets: str | lis
     eps = parse_epsilon(epsilon)
     if eps > MAX_PERMIT_EPSILON:
         raise UserInputError(f"a permit's budget may be at most ε = {format_epsilon(MAX_PERMIT_EPSILON)}")
-    num, den = to_columns(eps)
     with opened(settings) as conn, transaction(conn):
         n = conn.execute("select count(*) from applications").fetchone()[0]
         application_id = f"A{n + 1:06d}"
-        conn.execute(
-            "insert into applications (application_id, researcher, purpose, datasets, epsilon_num, epsilon_den,"
-            " submitted_at, status) values (?, ?, ?, ?, ?, ?, ?, 'submitted')",
-            (application_id, researcher, purpose, json.dumps(names), num, den, _now()),
-        )
-        audit.append(conn, researcher, "apply", {"application_id": application_id, "datasets": names,
-                                                 "epsilon": format_epsilon(eps), "purpose": purpose})
+        audit.append(conn, audit.chain_key(settings, conn), researcher, "apply", {
+            "application_id": application_id, "datasets": names, "epsilon": format_epsilon(eps), "purpose": purpose})
     return {"application_id": application_id}
 
 
@@ -185,16 +173,14 @@ def review(
                 app = conn.execute("select * from applications where application_id = ?", (application_id,)).fetchone()
                 if app is None:
                     raise UserInputError(f"no application {application_id!r}")
+                key = audit.chain_key(settings, conn)
+                audit.check(settings, conn, application_id=application_id)
                 if app["researcher"] == reviewer:
                     raise RefusedError("a reviewer may not review their own application")
                 if app["status"] != "submitted":
                     raise RefusedError(f"application {application_id} is already {app['status']}")
-                decided = _now()
                 if not approve:
-                    conn.execute(
-                        "update applications set status = 'rejected', reviewer = ?, decided_at = ?, reason = ?"
-                        " where application_id = ?", (reviewer, decided, reason.strip(), application_id))
-                    audit.append(conn, reviewer, "reject", {**details, "reason": reason.strip()})
+                    audit.append(conn, key, reviewer, "reject", {**details, "reason": reason.strip()})
                     return {"application_id": application_id, "status": "rejected"}
                 requested = from_columns(app["epsilon_num"], app["epsilon_den"])
                 budget = requested if granted is None else granted
@@ -203,20 +189,11 @@ def review(
                         f"the granted ε ({format_epsilon(budget)}) exceeds the requested ε ({format_epsilon(requested)})")
                 n = conn.execute("select count(*) from permits").fetchone()[0]
                 permit_id = f"P{n + 1:06d}"
-                num, den = to_columns(budget)
-                conn.execute(
-                    "update applications set status = 'approved', reviewer = ?, decided_at = ? where application_id = ?",
-                    (reviewer, decided, application_id))
-                conn.execute(
-                    "insert into permits (permit_id, application_id, researcher, datasets, budget_num, budget_den,"
-                    " expires_on, status, created_at) values (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
-                    (permit_id, application_id, app["researcher"], app["datasets"], num, den,
-                     expires_on.isoformat(), decided))
-                audit.append(conn, reviewer, "approve", {**details, "permit_id": permit_id,
-                                                         "epsilon_budget": format_epsilon(budget),
-                                                         "expires": expires_on.isoformat()})
+                audit.append(conn, key, reviewer, "approve", {**details, "permit_id": permit_id,
+                                                              "epsilon_budget": format_epsilon(budget),
+                                                              "expires": expires_on.isoformat()})
         except RefusedError as e:
-            raise _refuse(settings, reviewer, "review", details, str(e)) from None
+            raise _refuse(settings, reviewer, "review", details, e) from None
     return {"application_id": application_id, "status": "approved", "permit_id": permit_id,
             "epsilon_budget": float(budget), "epsilon_budget_exact": format_epsilon(budget),
             "expires": expires_on.isoformat()}
@@ -230,18 +207,19 @@ def revoke(settings: Settings, permit_id: str, by: str, reason: str) -> dict:
         permit = conn.execute("select status from permits where permit_id = ?", (permit_id,)).fetchone()
         if permit is None:
             raise UserInputError(f"no permit {permit_id!r}")
+        audit.check(settings, conn, permit_id=permit_id)
         if permit["status"] == "revoked":
             return {"permit_id": permit_id, "status": "revoked"}
-        conn.execute("update permits set status = 'revoked', revoked_at = ?, revoked_by = ?, revoke_reason = ?"
-                     " where permit_id = ?", (_now(), by, reason, permit_id))
-        audit.append(conn, by, "revoke", {"permit_id": permit_id, "reason": reason})
+        audit.append(conn, audit.chain_key(settings, conn), by, "revoke", {"permit_id": permit_id, "reason": reason})
     return {"permit_id": permit_id, "status": "revoked"}
 
 
-def _permit_state(conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row, Fraction, Fraction]:
+def _permit_state(settings: Settings, conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row, Fraction, Fraction]:
+    """The permit, its budget and what is spent, once its rows are proven to match the audit log."""
     permit = conn.execute("select * from permits where permit_id = ?", (permit_id,)).fetchone()
     if permit is None:
         raise RefusedError(f"no permit {permit_id!r}")
+    audit.check(settings, conn, permit_id=permit_id)
     total = from_columns(permit["budget_num"], permit["budget_den"])
     return permit, total, spent(conn, permit_id)
 
@@ -262,7 +240,7 @@ def budget(settings: Settings, permit_id: str) -> dict:
     """A permit's budget, spent and remaining ε (floats, plus exact ``*_exact`` strings)."""
     with opened(settings) as conn:
         try:
-            permit, total, used = _permit_state(conn, permit_id)
+            permit, total, used = _permit_state(settings, conn, permit_id)
         except RefusedError as e:
             raise UserInputError(str(e)) from None
     return {"permit_id": permit_id, **_budget_fields("epsilon_budget", total),
@@ -414,11 +392,11 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
     spec, meas, mechanism, accuracy, bound = _plan(req)
 
     def refused(e: RefusedError) -> RefusedError:
-        return _refuse(settings, researcher, "preview" if preview else "query", details, str(e))
+        return _refuse(settings, researcher, "preview" if preview else "query", details, e)
 
     with opened(settings) as conn:
         try:
-            permit, total, used = _permit_state(conn, req.permit_id)
+            permit, total, used = _permit_state(settings, conn, req.permit_id)
             _check_use(permit, researcher, req.dataset, today)
             if not preview and used + req.epsilon > total:
                 raise RefusedError(_over_budget(req.epsilon, total - used))
@@ -435,7 +413,7 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
             result["accuracy_note"] = "no closed-form accuracy for the exponential-mechanism quantile"
         if preview:
             with transaction(conn):
-                audit.append(conn, researcher, "preview", {**details, "cost": "0"})
+                audit.append(conn, audit.chain_key(settings, conn), researcher, "preview", {**details, "cost": "0"})
             result["epsilon_requested"] = float(req.epsilon)
             result["affordable"] = used + req.epsilon <= total
             return result
@@ -444,15 +422,12 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
 
         try:
             with transaction(conn):
-                permit, total, used = _permit_state(conn, req.permit_id)
+                permit, total, used = _permit_state(settings, conn, req.permit_id)
                 _check_use(permit, researcher, req.dataset, today)
                 if used + req.epsilon > total:
                     raise RefusedError(_over_budget(req.epsilon, total - used))
-                charged_at = _now()
-                add_charge(conn, permit_id=req.permit_id, epsilon=req.epsilon, charged_at=charged_at,
-                           researcher=researcher, dataset=req.dataset, query_json=json.dumps(req.describe()))
-                audit.append(conn, researcher, "query", {**details, "cost": format_epsilon(req.epsilon),
-                                                         "mechanism": mechanism, "scale": meas.scale})
+                audit.append(conn, audit.chain_key(settings, conn), researcher, "query", {
+                    **details, "cost": format_epsilon(req.epsilon), "mechanism": mechanism, "scale": meas.scale})
         except RefusedError as e:
             raise refused(e) from None
     remaining = total - used - req.epsilon

@@ -141,21 +141,25 @@ def budget_cmd(permit: str, as_json: bool) -> None:
 
 @room.group(name="audit")
 def audit_group() -> None:
-    """The hash-chained audit log."""
+    """The keyed, hash-chained audit log and the state it must match."""
 
 
 @audit_group.command(name="verify")
+@click.option("--expect-head", "expect_head", metavar="HASH",
+              help="A head hash recorded elsewhere (e.g. by a publication); the log must still contain it.")
 @json_option
-def audit_verify(as_json: bool) -> None:
-    """Check the audit chain; exit 2 naming the first broken entry."""
+def audit_verify(expect_head: str | None, as_json: bool) -> None:
+    """Check the chain, rebuild the room's state from it and compare; exit 2 naming what is broken."""
     from privacy.audit import verify
 
-    result = verify(settings())
+    result = verify(settings(), expect_head=expect_head)
     if not result.ok:
-        message = f"AuditBroken: audit log broken at entry {result.first_broken_seq}: {result.reason}"
+        where = f"ved oppføring {result.first_broken_seq}" if result.first_broken_seq else "mot tilstandstabellene"
+        message = f"AuditBroken: revisjonsloggen holder ikke {where}: {result.reason}"
         if as_json:
             emit({**result.as_dict(), "error": message, "status": 2}, True, "")
-        click.echo(message, err=True)
+        click.echo("\n".join([message, *(f"  {d}" for d in result.differences[1:])]), err=True)
         raise click.exceptions.Exit(2)
     emit(result.as_dict(), as_json,
-         f"Audit log intact: {result.entries} entries, head {result.head_seq} {result.head_hash[:16]}…")
+         f"Revisjonsloggen er intakt: {result.entries} oppføringer, tilstanden stemmer, "
+         f"hode {result.head_seq} {result.head_hash}")

@@ -124,4 +124,41 @@ def test_audit_verify_names_the_broken_entry(run_cli, permit_id, home):
     r = run_cli("room", "audit", "verify", "--json")
     assert r.exit_code == 2
     assert r.json()["first_broken_seq"] == 2 and r.json()["ok"] is False
-    assert "entry 2" in r.stderr
+    assert "oppføring 2" in r.stderr
+
+
+def test_audit_verify_names_a_state_table_that_disagrees_with_the_log(run_cli, permit_id, home):
+    conn = sqlite3.connect(Settings(home=home).state_db, isolation_level=None)
+    conn.execute("update permits set budget_num = '5', budget_den = '1'")
+    conn.close()
+    r = run_cli("room", "audit", "verify", "--json")
+    assert r.exit_code == 2 and r.json()["ok"] is False and r.json()["first_broken_seq"] is None
+    assert r.json()["differences"] == [
+        f"permits {permit_id}: budget_num er '5' i tabellen, men '1' etter revisjonsloggen (oppføring 2)",
+        f"permits {permit_id}: budget_den er '1' i tabellen, men '2' etter revisjonsloggen (oppføring 2)"]
+    assert "mot tilstandstabellene" in r.stderr and f"permits {permit_id}: budget_den" in r.stderr
+    q = run_cli("room", "query", "--permit", permit_id, "--researcher", "forsker", "--dataset", "vft_mottakere",
+                "--count", "--epsilon", "5", "--json")
+    assert q.exit_code == 2 and q.json()["error"].startswith("AuditBroken: tillatelse")
+
+
+def test_audit_verify_against_a_head_kept_elsewhere(run_cli, permit_id, home):
+    from privacy.audit import current_head
+
+    head = current_head(Settings(home=home))
+    assert run_cli("room", "audit", "verify", "--expect-head", head).exit_code == 0
+    assert run_cli("room", "revoke", permit_id, "--by", "admin", "--reason", "ended").exit_code == 0
+    assert run_cli("room", "audit", "verify", "--expect-head", head.upper()).exit_code == 0  # log grew: fine
+    r = run_cli("room", "audit", "verify", "--expect-head", "ab" * 32, "--json")
+    assert r.exit_code == 2 and r.json()["expected_head"] == "ab" * 32
+    assert "kuttet eller skrevet om" in r.json()["error"]
+
+
+def test_the_audit_key_comes_from_the_environment(run_cli, home):
+    env = {"HELSEDATA_AUDIT_KEY": "3c" * 16 + "c3" * 16}
+    assert run_cli("room", "apply", "--researcher", "a", "--purpose", "p", "--datasets", "kpr_kontakter",
+                   "--epsilon", "1", environ=env).exit_code == 0
+    assert not (home / "keys" / "audit.key").exists()
+    assert run_cli("room", "audit", "verify", environ=env).exit_code == 0
+    weak = run_cli("room", "audit", "verify", "--json", environ={"HELSEDATA_AUDIT_KEY": "00" * 32})
+    assert weak.exit_code == 2 and "svak" in weak.json()["error"]
