@@ -2,7 +2,8 @@
 
 Public entry points, used by ``helsedata room`` and the build step:
 
-* :func:`apply`, :func:`review`, :func:`revoke` — the permit workflow;
+* :func:`apply`, :func:`review`, :func:`revoke` — the permit workflow; :func:`applications` — the
+  reviewers' queue;
 * :func:`query` — one DP release under a permit (or a free ``preview`` of its accuracy);
 * :func:`budget` — a permit's budget, spent and remaining ε;
 * :func:`datasets` — the catalogue;
@@ -212,6 +213,34 @@ def revoke(settings: Settings, permit_id: str, by: str, reason: str) -> dict:
             return {"permit_id": permit_id, "status": "revoked"}
         audit.append(conn, audit.chain_key(settings, conn), by, "revoke", {"permit_id": permit_id, "reason": reason})
     return {"permit_id": permit_id, "status": "revoked"}
+
+
+def applications(settings: Settings, *, pending: bool = False) -> list[dict]:
+    """Every application (or only those awaiting review), oldest first: the reviewers' queue.
+
+    Each has ``application_id``, ``researcher``, ``purpose``, ``datasets``, ``epsilon`` (float),
+    ``epsilon_exact``, ``submitted_at``, ``status``, ``reviewer``, ``decided_at``, ``reason`` and
+    ``permit_id`` (``None`` unless approved).
+
+    >>> import tempfile, pathlib
+    >>> s = Settings(home=pathlib.Path(tempfile.mkdtemp()))
+    >>> _ = apply(s, "forsker1", "Trends", "vft_mottakere", "1/2")
+    >>> [(a["application_id"], a["status"], a["epsilon_exact"]) for a in applications(s, pending=True)]
+    [('A000001', 'submitted', '1/2')]
+    """
+    where = " where a.status = 'submitted'" if pending else ""
+    with opened(settings) as conn:
+        rows = conn.execute(
+            "select a.*, p.permit_id from applications a left join permits p using (application_id)"
+            f"{where} order by a.application_id").fetchall()
+    out = []
+    for r in rows:
+        eps = from_columns(r["epsilon_num"], r["epsilon_den"])
+        out.append({"application_id": r["application_id"], "researcher": r["researcher"], "purpose": r["purpose"],
+                    "datasets": json.loads(r["datasets"]), "epsilon": float(eps), "epsilon_exact": format_epsilon(eps),
+                    "submitted_at": r["submitted_at"], "status": r["status"], "reviewer": r["reviewer"],
+                    "decided_at": r["decided_at"], "reason": r["reason"], "permit_id": r["permit_id"]})
+    return out
 
 
 def _permit_state(settings: Settings, conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row, Fraction, Fraction]:
@@ -481,5 +510,5 @@ def export_applications(settings: Settings) -> int:
     return len(rows)
 
 
-__all__ = ["DATASETS", "QueryRequest", "apply", "budget", "datasets", "export_applications",
+__all__ = ["DATASETS", "QueryRequest", "applications", "apply", "budget", "datasets", "export_applications",
            "parse_bounds", "query", "review", "revoke"]
