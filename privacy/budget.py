@@ -37,7 +37,7 @@ def parse_epsilon(text: str | int | Fraction) -> Fraction:
     >>> parse_epsilon("nan")
     Traceback (most recent call last):
     ...
-    helsedata.errors.UserInputError: epsilon must be a positive finite number like 0.5 or 1/3, not 'nan'
+    helsedata.errors.UserInputError: epsilon må være et positivt, endelig tall som 0.5 eller 1/3, ikke 'nan'
     """
     if isinstance(text, Fraction):
         value = text
@@ -51,11 +51,11 @@ def parse_epsilon(text: str | int | Fraction) -> Fraction:
                 raise ValueError
             value = parts[0] / parts[1] if len(parts) == 2 else parts[0]
         except (InvalidOperation, ValueError, ZeroDivisionError):
-            raise UserInputError(f"epsilon must be a positive finite number like 0.5 or 1/3, not {raw!r}") from None
+            raise UserInputError(f"epsilon må være et positivt, endelig tall som 0.5 eller 1/3, ikke {raw!r}") from None
     if value <= 0:
-        raise UserInputError(f"epsilon must be greater than zero, not {format_epsilon(value)}")
+        raise UserInputError(f"epsilon må være større enn null, ikke {format_epsilon(value)}")
     if len(str(value.numerator)) > MAX_EPSILON_DIGITS or len(str(value.denominator)) > MAX_EPSILON_DIGITS:
-        raise UserInputError(f"epsilon {text!r} has too many digits (at most {MAX_EPSILON_DIGITS})")
+        raise UserInputError(f"epsilon {text!r} har for mange sifre (høyst {MAX_EPSILON_DIGITS})")
     return value
 
 

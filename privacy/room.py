@@ -41,6 +41,9 @@ from privacy.budget import (
 from privacy.catalogue import DATASETS, catalogue, get_dataset
 from privacy.state import opened, transaction
 
+#: How an application's and a permit's status read in a sentence ("søknad A000001 er allerede …").
+APPLICATION_STATUS_WORDS = {"submitted": "sendt inn", "approved": "godkjent", "rejected": "avslått"}
+PERMIT_STATUS_WORDS = {"active": "aktiv", "revoked": "tilbakekalt"}
 #: Days a permit lasts when the reviewer gives no ``--expires``.
 DEFAULT_PERMIT_DAYS = 365
 #: Longest permit a reviewer may grant, in days (renewal is a new application).
@@ -102,7 +105,7 @@ def _dataset_list(names: str | list[str]) -> list[str]:
     items = names.split(",") if isinstance(names, str) else list(names)
     items = sorted({n.strip() for n in items if n.strip()})
     if not items:
-        raise UserInputError("name at least one dataset (see 'helsedata room datasets')")
+        raise UserInputError("oppgi minst ett datasett (se 'helsedata room datasets')")
     for name in items:
         get_dataset(name)
     return items
@@ -130,7 +133,7 @@ def apply(settings: Settings, researcher: str, purpose: str, datasets: str | lis
     names = _dataset_list(datasets)
     eps = parse_epsilon(epsilon)
     if eps > MAX_PERMIT_EPSILON:
-        raise UserInputError(f"a permit's budget may be at most ε = {format_epsilon(MAX_PERMIT_EPSILON)}")
+        raise UserInputError(f"en tillatelses budsjett kan være høyst ε = {format_epsilon(MAX_PERMIT_EPSILON)}")
     with opened(settings) as conn, transaction(conn):
         n = conn.execute("select count(*) from applications").fetchone()[0]
         application_id = f"A{n + 1:06d}"
@@ -160,26 +163,26 @@ def review(
             try:
                 expires_on = expires if isinstance(expires, date) else date.fromisoformat(str(expires))
             except ValueError:
-                raise UserInputError(f"--expires must be a date YYYY-MM-DD, not {expires!r}") from None
+                raise UserInputError(f"--expires må være en dato ÅÅÅÅ-MM-DD, ikke {expires!r}") from None
             if expires_on <= today:
-                raise UserInputError(f"a permit must expire after today ({today.isoformat()})")
+                raise UserInputError(f"en tillatelse må gjelde lenger enn i dag ({today:%d.%m.%Y})")
             if expires_on > today + timedelta(days=MAX_PERMIT_DAYS):
-                raise UserInputError(f"a permit may last at most {MAX_PERMIT_DAYS} days")
+                raise UserInputError(f"en tillatelse kan gjelde i høyst {MAX_PERMIT_DAYS} dager")
     elif not (reason or "").strip():
-        raise UserInputError("a rejection needs a --reason the applicant can act on")
+        raise UserInputError("et avslag trenger en begrunnelse (--reason) søkeren kan handle etter")
     details = {"application_id": application_id}
     with opened(settings) as conn:
         try:
             with transaction(conn):
                 app = conn.execute("select * from applications where application_id = ?", (application_id,)).fetchone()
                 if app is None:
-                    raise UserInputError(f"no application {application_id!r}")
+                    raise UserInputError(f"finner ingen søknad {application_id!r}")
                 key = audit.chain_key(settings, conn)
                 audit.check(settings, conn, application_id=application_id)
                 if app["researcher"] == reviewer:
-                    raise RefusedError("a reviewer may not review their own application")
+                    raise RefusedError("en saksbehandler kan ikke vurdere sin egen søknad")
                 if app["status"] != "submitted":
-                    raise RefusedError(f"application {application_id} is already {app['status']}")
+                    raise RefusedError(f"søknad {application_id} er allerede {APPLICATION_STATUS_WORDS[app['status']]}")
                 if not approve:
                     audit.append(conn, key, reviewer, "reject", {**details, "reason": reason.strip()})
                     return {"application_id": application_id, "status": "rejected"}
@@ -187,7 +190,7 @@ def review(
                 budget = requested if granted is None else granted
                 if budget > requested:
                     raise UserInputError(
-                        f"the granted ε ({format_epsilon(budget)}) exceeds the requested ε ({format_epsilon(requested)})")
+                        f"innvilget ε ({format_epsilon(budget)}) er større enn søkt ε ({format_epsilon(requested)})")
                 n = conn.execute("select count(*) from permits").fetchone()[0]
                 permit_id = f"P{n + 1:06d}"
                 audit.append(conn, key, reviewer, "approve", {**details, "permit_id": permit_id,
@@ -207,7 +210,7 @@ def revoke(settings: Settings, permit_id: str, by: str, reason: str) -> dict:
     with opened(settings) as conn, transaction(conn):
         permit = conn.execute("select status from permits where permit_id = ?", (permit_id,)).fetchone()
         if permit is None:
-            raise UserInputError(f"no permit {permit_id!r}")
+            raise UserInputError(f"finner ingen tillatelse {permit_id!r}")
         audit.check(settings, conn, permit_id=permit_id)
         if permit["status"] == "revoked":
             return {"permit_id": permit_id, "status": "revoked"}
@@ -247,7 +250,7 @@ def _permit_state(settings: Settings, conn: sqlite3.Connection, permit_id: str) 
     """The permit, its budget and what is spent, once its rows are proven to match the audit log."""
     permit = conn.execute("select * from permits where permit_id = ?", (permit_id,)).fetchone()
     if permit is None:
-        raise RefusedError(f"no permit {permit_id!r}")
+        raise RefusedError(f"finner ingen tillatelse {permit_id!r}")
     audit.check(settings, conn, permit_id=permit_id)
     total = from_columns(permit["budget_num"], permit["budget_den"])
     return permit, total, spent(conn, permit_id)
@@ -256,13 +259,13 @@ def _permit_state(settings: Settings, conn: sqlite3.Connection, permit_id: str) 
 def _check_use(permit: sqlite3.Row, researcher: str, dataset: str, today: date) -> None:
     """The refusal rules for using a permit (any one refuses)."""
     if permit["researcher"] != researcher:
-        raise RefusedError(f"permit {permit['permit_id']} belongs to another researcher")
+        raise RefusedError(f"tillatelse {permit['permit_id']} tilhører en annen forsker")
     if permit["status"] != "active":
-        raise RefusedError(f"permit {permit['permit_id']} is {permit['status']}")
+        raise RefusedError(f"tillatelse {permit['permit_id']} er {PERMIT_STATUS_WORDS[permit['status']]}")
     if today > date.fromisoformat(permit["expires_on"]):
-        raise RefusedError(f"permit {permit['permit_id']} expired on {permit['expires_on']}")
+        raise RefusedError(f"tillatelse {permit['permit_id']} gjaldt til og med {date.fromisoformat(permit['expires_on']):%d.%m.%Y}")
     if dataset not in json.loads(permit["datasets"]):
-        raise RefusedError(f"dataset {dataset!r} is not covered by permit {permit['permit_id']}")
+        raise RefusedError(f"datasettet {dataset!r} er ikke dekket av tillatelse {permit['permit_id']}")
 
 
 def budget(settings: Settings, permit_id: str) -> dict:
@@ -318,9 +321,9 @@ def parse_bounds(text: str) -> tuple[int, int]:
     try:
         lo, hi = (int(p.strip()) for p in str(text).split(","))
     except ValueError:
-        raise UserInputError(f"--bounds must be two integers LO,HI, not {text!r}") from None
+        raise UserInputError(f"--bounds må være to heltall LO,HI, ikke {text!r}") from None
     if lo > hi:
-        raise UserInputError(f"--bounds must have LO <= HI, got {lo},{hi}")
+        raise UserInputError(f"--bounds må ha LO <= HI, fikk {lo},{hi}")
     return lo, hi
 
 
@@ -330,22 +333,22 @@ def _plan(req: QueryRequest):
 
     ds = get_dataset(req.dataset)
     if req.statistic not in STATISTICS:
-        raise UserInputError(f"statistic must be one of {', '.join(STATISTICS)}")
+        raise UserInputError(f"statistikken må være en av {', '.join(STATISTICS)}")
     for col in req.by:
         ds.group_column(col)
     if len(set(req.by)) != len(req.by):
-        raise UserInputError("--by names a column twice")
+        raise UserInputError("--by nevner en kolonne to ganger")
     spec = AggregateSpec(ds, tuple(req.by), req.statistic, req.column, req.bounds)
     cells = 1
     for d in key_domains(spec):
         cells *= len(d)
     if cells > MAX_CELLS:
-        raise UserInputError(f"--by {','.join(req.by)} gives {cells} cells; at most {MAX_CELLS} per query")
+        raise UserInputError(f"--by {','.join(req.by)} gir {cells} celler; høyst {MAX_CELLS} per spørring")
     k = ds.rows_per_person
     bound: dict[str, Any] = {"rows_per_person": k, "privacy_unit": "person_id"}
     if req.statistic != "count":
         if req.column is None or req.bounds is None:
-            raise UserInputError(f"--{req.statistic} needs a column and --bounds LO,HI")
+            raise UserInputError(f"--{req.statistic} trenger en kolonne og --bounds LO,HI")
         ds.numeric_column(req.column)
         bound["value_bounds"] = list(req.bounds)
     lo, hi = req.bounds or (0, 0)
@@ -367,7 +370,7 @@ def _plan(req: QueryRequest):
         mechanism = "discrete_laplace"
     else:
         if req.q is None or not 0 < req.q < 1:
-            raise UserInputError("--q must be strictly between 0 and 1")
+            raise UserInputError("--q må ligge strengt mellom 0 og 1")
         d_in = k
         meas = mech.quantile_measurement(k, lo, hi, req.q, req.epsilon)
         accuracy = None
@@ -469,8 +472,8 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
 
 
 def _over_budget(cost: Fraction, left: Fraction) -> str:
-    return (f"this query costs ε = {format_epsilon(cost)} but only ε = {format_epsilon(left)} "
-            f"(≈{float(left):.6g}) is left on the permit")
+    return (f"spørringen koster ε = {format_epsilon(cost)}, men bare ε = {format_epsilon(left)} "
+            f"(≈ {f'{float(left):.6g}'.replace('.', ',')}) er igjen på tillatelsen")
 
 
 # ---------------------------------------------------------------- export for the indicator

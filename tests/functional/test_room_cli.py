@@ -55,7 +55,7 @@ def test_apply_review_query_budget_audit(run_cli, permit_id):
                    "--count", "--epsilon", "0.001", "--json")
     assert over.exit_code == 2
     assert over.json() == {"ok": False, "error": over.json()["error"], "errors": [over.json()["error"]], "status": 2}
-    assert "RefusedError" in over.json()["error"] and "only ε = 0" in over.json()["error"]
+    assert "RefusedError" in over.json()["error"] and "bare ε = 0" in over.json()["error"]
 
     v = run_cli("room", "audit", "verify", "--json")
     assert v.exit_code == 0 and v.json()["ok"] is True and v.json()["entries"] == 5  # apply, approve, 2 queries, 1 refusal
@@ -103,9 +103,9 @@ def test_self_review_and_reject_without_reason_exit_2(run_cli):
     app = run_cli("room", "apply", "--researcher", "a", "--purpose", "p", "--datasets", "kpr_kontakter",
                   "--epsilon", "1", "--json").json()["application_id"]
     r = run_cli("room", "review", app, "--reviewer", "a", "--approve")
-    assert r.exit_code == 2 and "own application" in r.stderr
+    assert r.exit_code == 2 and "sin egen søknad" in r.stderr
     r = run_cli("room", "review", app, "--reviewer", "b", "--reject", "--json")
-    assert r.exit_code == 2 and "reason" in r.json()["error"]
+    assert r.exit_code == 2 and "begrunnelse" in r.json()["error"]
     r = run_cli("room", "review", app, "--reviewer", "b", "--reject", "--reason", "no ethics approval", "--json")
     assert r.exit_code == 0 and r.json()["status"] == "rejected"
 
@@ -114,7 +114,7 @@ def test_revoked_permit_is_refused(run_cli, permit_id):
     assert run_cli("room", "revoke", permit_id, "--by", "admin", "--reason", "ended").exit_code == 0
     r = run_cli("room", "query", "--permit", permit_id, "--researcher", "forsker", "--dataset", "vft_mottakere",
                 "--count", "--epsilon", "0.1")
-    assert r.exit_code == 2 and "revoked" in r.stderr
+    assert r.exit_code == 2 and "tilbakekalt" in r.stderr
 
 
 def test_audit_verify_names_the_broken_entry(run_cli, permit_id, home):

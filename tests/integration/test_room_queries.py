@@ -93,7 +93,7 @@ def test_thirds_spend_exactly_the_budget_then_a_tiny_charge_is_refused(warehouse
     for _ in range(3):
         query(warehouse, req(pid, epsilon="1/3"))
     assert budget(warehouse, pid)["epsilon_remaining_exact"] == "0"
-    with pytest.raises(RefusedError, match="only ε = 0"):
+    with pytest.raises(RefusedError, match="bare ε = 0"):
         query(warehouse, req(pid, epsilon="1e-12"))
     assert ledger(warehouse) == 3
 

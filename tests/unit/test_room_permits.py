@@ -39,14 +39,14 @@ def test_approval_creates_a_permit_with_the_requested_budget(settings):
 
 def test_reviewer_may_grant_less_but_not_more(settings):
     app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
-    with pytest.raises(UserInputError, match="exceeds the requested"):
+    with pytest.raises(UserInputError, match="større enn søkt"):
         review(settings, app, "rev", approve=True, epsilon="2")
     assert review(settings, app, "rev", approve=True, epsilon="1/4")["epsilon_budget_exact"] == "1/4"
 
 
 def test_self_review_is_refused_and_logged(settings):
     app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
-    with pytest.raises(RefusedError, match="own application"):
+    with pytest.raises(RefusedError, match="sin egen søknad"):
         review(settings, app, "forsker", approve=True)
     assert actions(settings)[-1][0] == "refusal"
     assert budget_free(settings, app)
@@ -59,10 +59,10 @@ def budget_free(settings, app):
 
 def test_rejection_needs_a_reason(settings):
     app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
-    with pytest.raises(UserInputError, match="reason"):
+    with pytest.raises(UserInputError, match="begrunnelse"):
         review(settings, app, "rev", approve=False, reason="  ")
     assert review(settings, app, "rev", approve=False, reason="purpose too vague")["status"] == "rejected"
-    with pytest.raises(RefusedError, match="already rejected"):
+    with pytest.raises(RefusedError, match="allerede avslått"):
         review(settings, app, "rev2", approve=True)
 
 
@@ -86,8 +86,8 @@ def test_unknown_dataset_in_application_is_bad_input(settings):
 
 @pytest.mark.parametrize(
     ("case", "message"),
-    [("expired", "expired"), ("revoked", "revoked"), ("other_dataset", "not covered"),
-     ("other_researcher", "another researcher"), ("over_budget", "only ε = 1/2"), ("unknown_permit", "no permit")],
+    [("expired", "gjaldt til og med 11.06.2026"), ("revoked", "er tilbakekalt"), ("other_dataset", "ikke dekket"),
+     ("other_researcher", "en annen forsker"), ("over_budget", "bare ε = 1/2"), ("unknown_permit", "ingen tillatelse")],
 )
 def test_refused_queries_change_nothing_in_the_ledger(settings, case, message):
     pid = permit(settings, epsilon="1/2", expires=TODAY + timedelta(days=10), today=TODAY)
@@ -141,7 +141,7 @@ def test_every_action_is_audited(settings):
 )
 def test_self_review_by_a_name_variant_is_refused(settings, variant):
     app = apply(settings, "forsker", "p", "vft_mottakere", "1")["application_id"]
-    with pytest.raises(RefusedError, match="own application"):
+    with pytest.raises(RefusedError, match="sin egen søknad"):
         review(settings, app, variant, approve=True)
     assert budget_free(settings, app)
 
