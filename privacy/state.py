@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -210,11 +211,29 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("pragma journal_mode = wal")
+    _enable_wal(conn)
     conn.execute("pragma foreign_keys = on")
     conn.execute("pragma synchronous = full")
     execute_script(conn, SCHEMA)
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process is switching the same fresh file.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked"
+    at once instead of calling the busy handler, so processes opening a new state file together
+    would fail without this loop (seen with 4 processes on one fresh ``HELSEDATA_HOME``).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("pragma journal_mode = wal")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def blank() -> sqlite3.Connection:
