@@ -2,14 +2,17 @@
 happens before data is read, which these tests also prove (there is no warehouse to read)."""
 
 import json
+import unicodedata
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helsedata.errors import RefusedError, UserInputError
 from privacy import audit
 from privacy.budget import parse_epsilon
-from privacy.room import QueryRequest, apply, budget, query, review, revoke
+from privacy.room import QueryRequest, apply, budget, identity, query, review, revoke
 from privacy.state import connect
 from privacy.testing import permit
 
@@ -168,3 +171,19 @@ def test_identities_are_stored_canonical_so_the_holder_matches_any_variant(setti
     row = connect(settings.state_db).execute("select researcher from permits").fetchone()
     assert row["researcher"] == "kari"
     assert query(settings, count(pid, researcher="KARI"), preview=True)["preview"] is True
+
+
+@given(name=st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=12),
+       invisible=st.characters(categories=("Cc", "Cf", "Zs", "Zl", "Zp")), position=st.integers(0, 12))
+def test_any_name_with_an_invisible_or_space_character_is_refused(name, invisible, position):
+    with pytest.raises(UserInputError, match="usynlig tegn eller mellomrom"):
+        identity(name[:position] + invisible + name[position:], "--reviewer")
+
+
+@given(name=st.text(st.characters(categories=("Ll", "Lu", "Nd")), min_size=1, max_size=12))
+def test_case_folded_and_decomposed_variants_are_one_identity(name):
+    canonical = identity(name, "--researcher")
+    for variant in (name.casefold(), unicodedata.normalize("NFKD", name), unicodedata.normalize("NFD", name.upper())
+                    if name.upper().casefold() == name.casefold() else name):
+        assert identity(variant, "--reviewer") == canonical, variant
+    assert identity(canonical, "--reviewer") == canonical  # stable: the stored form maps to itself
