@@ -157,7 +157,7 @@ def review_cmd(application: str, reviewer: str, decision: str | None, epsilon: s
     from privacy.room import review
 
     if decision is None:
-        raise UserInputError("choose --approve or --reject")
+        raise UserInputError("velg --approve eller --reject")
     result = review(settings(), application, reviewer, approve=decision == "approve",
                     epsilon=epsilon, expires=expires, reason=reason)
     human = (f"Godkjent: tillatelse {result['permit_id']} (ε = {result['epsilon_budget_exact']}, "
@@ -197,16 +197,16 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
               sum_col: str | None, mean_col: str | None, quantile_col: str | None, q: float | None,
               bounds: str | None, epsilon: str, preview: bool, as_json: bool) -> None:
     """Run one differentially private query under a permit."""
-    from privacy.budget import parse_epsilon
+    from privacy.budget import format_epsilon, parse_epsilon
     from privacy.room import QueryRequest, parse_bounds, query
 
     chosen = [(name, col) for name, col in (("count", statistic and "count"), ("sum", sum_col),
                                             ("mean", mean_col), ("quantile", quantile_col)) if col]
     if len(chosen) != 1:
-        raise UserInputError("choose exactly one of --count, --sum COL, --mean COL, --quantile COL")
+        raise UserInputError("velg nøyaktig én av --count, --sum COL, --mean COL, --quantile COL")
     stat, col = chosen[0]
     if stat != "count" and not bounds:
-        raise UserInputError(f"--{stat} needs --bounds LO,HI")
+        raise UserInputError(f"--{stat} trenger --bounds LO,HI")
     req = QueryRequest(
         permit_id=permit, researcher=researcher, dataset=dataset,
         by=tuple(c.strip() for c in by.split(",") if c.strip()), statistic=stat,
@@ -219,7 +219,7 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
     if preview:
         verdict = "er innenfor" if result["affordable"] else "overstiger"
         human = (f"Forhåndsvisning, ingenting brukt: {mechanism}; {accuracy}.\n"
-                 f"Spørringen koster ε = {epsilon.strip()} og {verdict} det som er igjen "
+                 f"Spørringen koster ε = {format_epsilon(req.epsilon)} og {verdict} det som er igjen "
                  f"(ε = {result['epsilon_remaining_exact']}).")
     else:
         human = (f"{_release_rows(result)}\n\n{mechanism}; {accuracy}.\n"
