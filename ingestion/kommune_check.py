@@ -29,7 +29,7 @@ class KommuneCalendar:
     def ever_valid(self, kommunenummer: pl.Series) -> pl.Series:
         """Boolean column: the code was a kommunenummer at some time (a public code, whatever the date)."""
         if self._ever is None:
-            from helsedata.kommuner import kommune_validity
+            from kernel.kommuner import kommune_validity
 
             self._ever = sorted({v.kommunenummer for v in kommune_validity()})
         return kommunenummer.cast(pl.String).is_in(self._ever).fill_null(False).rename("kommune_ever_valid")

@@ -26,9 +26,9 @@ from typing import Any
 
 import duckdb
 
-from helsedata.config import Settings
-from helsedata.errors import RefusedError, UserInputError
-from helsedata.warehouse import connect, ensure_shared_tables
+from kernel.config import Settings
+from kernel.errors import RefusedError, UserInputError
+from kernel.warehouse import connect, ensure_shared_tables
 from ingestion.pseudonym import check_key_fingerprint, load_key
 from ingestion.reader import (
     DEFAULT_BATCH_BYTES,

@@ -41,7 +41,7 @@ from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
 from ingestion.pseudonym import PseudonymKey
 from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
-from ingestion.sources import FODSELSNUMMER, Column, Source, raw_columns
+from kernel.sources import FODSELSNUMMER, Column, Source, raw_columns
 
 #: rule name → what it means. Order = checking order.
 RULES: dict[str, str] = {
@@ -58,7 +58,7 @@ RULES: dict[str, str] = {
     "code_not_in_list": "A coded field holds a value outside its code list (for vft_mottakere: outside the welfare-technology codes).",
     "date_in_future": "A date (or the first day of periode) lies after the day of ingestion.",
     "date_before_source": "The row's event date (kontaktdato, startdato, or the first day of periode) lies before the source's first day (Source.first_day).",
-    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (helsedata.kommuner).",
+    "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (kernel.kommuner).",
     "rapporteringsenhet_invalid": "rapporteringsenhet is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
     "period_end_before_start": "The end date is before the start date.",
     "birth_after_event": "The birth date in the identity number is after the row's event date (kontaktdato or startdato).",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,11 +21,15 @@ class Settings:
     """Resolved locations of one platform instance."""
 
     home: Path
+    #: ``HELSEDATA_AUDIT_KEY`` (hex): the audit chain's HMAC key; ``None`` means the key file
+    #: ``keys/audit.key`` (see :mod:`privacy.audit`).
+    audit_key_hex: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        return cls(home=Path(environ.get("HELSEDATA_HOME", "var")).resolve())
+        return cls(home=Path(environ.get("HELSEDATA_HOME", "var")).resolve(),
+                   audit_key_hex=environ.get("HELSEDATA_AUDIT_KEY") or None)
 
     @property
     def warehouse(self) -> Path:

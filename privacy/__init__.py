@@ -4,7 +4,7 @@ Public entry points (import the module you need; nothing heavy is imported here)
 
 * :mod:`privacy.room` — ``apply``, ``review``, ``revoke``, ``query``, ``budget``, ``datasets``,
   ``export_applications`` (see ``docs/analysis-room.md``);
-* :mod:`privacy.audit` — ``append(conn, actor, action, details)``, ``record(settings, ...)``,
-  ``verify(settings)``: the hash-chained audit log shared by the whole platform;
+* :mod:`privacy.audit` — ``record(settings, actor, action, details)``, ``verify(settings)``,
+  ``current_head(settings)``: the keyed, hash-chained audit log shared by the whole platform;
 * :mod:`privacy.disclosure` — small-count suppression for published tables.
 """

@@ -105,6 +105,19 @@ def key_domains(spec: AggregateSpec) -> list[tuple[str, ...]]:
     return [domain(spec.dataset.group_column(c).domain) for c in spec.by]
 
 
+def sql_path(path: Path) -> str:
+    """A file path as a SQL string literal, for ``ATTACH`` (which takes no bind parameters).
+
+    DuckDB 1.5 parses ``ATTACH`` before binding, so ``attach ? as x`` is a syntax error; the path
+    is quoted the SQL way instead, doubling every single quote, so a home folder such as
+    ``/data/o'brien`` is one literal and never a second statement.
+
+    >>> sql_path(Path("/data/o'brien/warehouse.duckdb"))
+    "'/data/o''brien/warehouse.duckdb'"
+    """
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _connect(path: Path | None = None):
     import duckdb
 
@@ -123,7 +136,7 @@ def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
     cache.mkdir(exist_ok=True)
     con = _connect()
     try:
-        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        con.execute(f"attach {sql_path(warehouse)} as wh (read_only)")
         con.execute("use wh")
         con.execute("begin transaction")  # one snapshot for the fingerprint and the build
         try:
@@ -141,7 +154,7 @@ def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
                 return path
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.unlink(missing_ok=True)
-            con.execute(f"attach '{tmp}' as extract")
+            con.execute(f"attach {sql_path(tmp)} as extract")
             con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
             con.execute("commit")
             con.execute("detach extract")
@@ -159,7 +172,7 @@ def run_aggregate(warehouse: Path, spec: AggregateSpec) -> dict[tuple[str, ...],
     path = bounded_extract(warehouse, spec.dataset)
     con = _connect()
     try:
-        con.execute(f"attach '{path}' as extract (read_only)")
+        con.execute(f"attach {sql_path(path)} as extract (read_only)")
         con.execute("use extract")
         rows = con.execute(aggregate_sql(spec)).fetchall()
     finally:

@@ -6,7 +6,7 @@ Users write ε as a decimal (``0.1``, ``1e-3``) or a fraction (``1/3``); ``0.1``
 so ten charges of 0.1 spend a budget of 1 exactly, and three of 1/3 do too.
 
 Budget rule (design §5): a charge is committed — in the same ``BEGIN IMMEDIATE`` transaction as its
-audit entry — only if ``spent + ε ≤ budget``, and before any result is released. Charges are never
+audit entry, which writes it (:func:`privacy.state.apply_change`) — only if ``spent + ε ≤ budget``, and before any result is released. Charges are never
 refunded, edited or deleted (triggers in :mod:`privacy.state` enforce append-only).
 """
 
@@ -37,7 +37,7 @@ def parse_epsilon(text: str | int | Fraction) -> Fraction:
     >>> parse_epsilon("nan")
     Traceback (most recent call last):
     ...
-    kernel.errors.UserInputError: epsilon must be a positive finite number like 0.5 or 1/3, not 'nan'
+    kernel.errors.UserInputError: epsilon må være et positivt, endelig tall som 0.5 eller 1/3, ikke 'nan'
     """
     if isinstance(text, Fraction):
         value = text
@@ -51,11 +51,11 @@ def parse_epsilon(text: str | int | Fraction) -> Fraction:
                 raise ValueError
             value = parts[0] / parts[1] if len(parts) == 2 else parts[0]
         except (InvalidOperation, ValueError, ZeroDivisionError):
-            raise UserInputError(f"epsilon must be a positive finite number like 0.5 or 1/3, not {raw!r}") from None
+            raise UserInputError(f"epsilon må være et positivt, endelig tall som 0.5 eller 1/3, ikke {raw!r}") from None
     if value <= 0:
-        raise UserInputError(f"epsilon must be greater than zero, not {format_epsilon(value)}")
+        raise UserInputError(f"epsilon må være større enn null, ikke {format_epsilon(value)}")
     if len(str(value.numerator)) > MAX_EPSILON_DIGITS or len(str(value.denominator)) > MAX_EPSILON_DIGITS:
-        raise UserInputError(f"epsilon {text!r} has too many digits (at most {MAX_EPSILON_DIGITS})")
+        raise UserInputError(f"epsilon {text!r} har for mange sifre (høyst {MAX_EPSILON_DIGITS})")
     return value
 
 
@@ -96,18 +96,3 @@ def spent(conn: sqlite3.Connection, permit_id: str) -> Fraction:
     ).fetchall()
     return sum((from_columns(n, d) for n, d in rows), Fraction(0))
 
-
-def add_charge(
-    conn: sqlite3.Connection, *, permit_id: str, epsilon: Fraction, charged_at: str,
-    researcher: str, dataset: str, query_json: str,
-) -> int:
-    """Insert one charge (no checks — callers check the budget in the same transaction)."""
-    if not conn.in_transaction:
-        raise ValueError("ledger charges must be written inside a write transaction")
-    num, den = to_columns(epsilon)
-    cur = conn.execute(
-        "insert into ledger (permit_id, epsilon_num, epsilon_den, charged_at, researcher, dataset, query)"
-        " values (?, ?, ?, ?, ?, ?, ?)",
-        (permit_id, num, den, charged_at, researcher, dataset, query_json),
-    )
-    return int(cur.lastrowid)

@@ -2,7 +2,8 @@
 
 Public entry points, used by ``helsedata room`` and the build step:
 
-* :func:`apply`, :func:`review`, :func:`revoke` — the permit workflow;
+* :func:`apply`, :func:`review`, :func:`revoke` — the permit workflow; :func:`applications` — the
+  reviewers' queue;
 * :func:`query` — one DP release under a permit (or a free ``preview`` of its accuracy);
 * :func:`budget` — a permit's budget, spent and remaining ε;
 * :func:`datasets` — the catalogue;
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -31,16 +33,17 @@ from privacy import audit
 from privacy.aggregate import STATISTICS, AggregateSpec, all_keys, key_domains, run_aggregate
 from privacy.budget import (
     MAX_PERMIT_EPSILON,
-    add_charge,
     format_epsilon,
     from_columns,
     parse_epsilon,
     spent,
-    to_columns,
 )
 from privacy.catalogue import DATASETS, catalogue, get_dataset
 from privacy.state import opened, transaction
 
+#: How an application's and a permit's status read in a sentence ("søknad A000001 er allerede …").
+APPLICATION_STATUS_WORDS = {"submitted": "sendt inn", "approved": "godkjent", "rejected": "avslått"}
+PERMIT_STATUS_WORDS = {"active": "aktiv", "revoked": "tilbakekalt"}
 #: Days a permit lasts when the reviewer gives no ``--expires``.
 DEFAULT_PERMIT_DAYS = 365
 #: Longest permit a reviewer may grant, in days (renewal is a new application).
@@ -49,18 +52,52 @@ MAX_PERMIT_DAYS = 3 * 365
 MAX_CELLS = 50_000
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 def _today(today: date | None) -> date:
     return today or datetime.now(UTC).date()
 
 
-def _ident(value: str, what: str) -> str:
+#: Unicode general categories refused in a person's identity: controls, formats (zero-width
+#: space and joiner, BOM, bidi marks), surrogates, private use, unassigned, and all separators.
+REFUSED_IDENTITY_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+#: Characters that render as nothing although their category is a letter, mark or symbol
+#: (Unicode's Default_Ignorable_Code_Point outside the categories above, and the braille blank).
+INVISIBLE_CHARACTERS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
+def identity(value: str | None, option: str) -> str:
+    """The canonical form of a researcher's or reviewer's ID: NFKC, case-folded, NFKC again.
+
+    Two spellings of one person ("Kari", "KARI", fullwidth "Ｋａｒｉ") are one identity, so the
+    four-eyes rule cannot be dodged by a name variant. Whitespace and invisible characters are
+    refused rather than stripped: "kari" followed by a zero-width space must not pass for a second
+    person, nor silently become "kari" in one place and stay distinct in another.
+
+    >>> identity("Ｋａｒｉ", "--reviewer"), identity("Strauß", "--researcher")
+    ('kari', 'strauss')
+    >>> identity("kari\u200b", "--reviewer")
+    Traceback (most recent call last):
+    ...
+    kernel.errors.UserInputError: --reviewer inneholder et usynlig tegn eller mellomrom (U+200B); bruk et ID uten mellomrom og usynlige tegn
+    """
+    value = value or ""
+    canonical = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    for char in value + canonical:
+        if unicodedata.category(char) in REFUSED_IDENTITY_CATEGORIES or char in INVISIBLE_CHARACTERS:
+            raise UserInputError(f"{option} inneholder et usynlig tegn eller mellomrom (U+{ord(char):04X}); "
+                                 "bruk et ID uten mellomrom og usynlige tegn")
+    if not canonical:
+        raise UserInputError(f"{option} kan ikke være tomt")
+    return canonical
+
+
+def _text(value: str | None, what: str) -> str:
+    """Free text (a purpose, a reason), trimmed; empty is refused."""
     value = (value or "").strip()
     if not value:
-        raise UserInputError(f"{what} must not be empty")
+        raise UserInputError(f"{what} kan ikke være tom")
     return value
 
 
@@ -68,16 +105,16 @@ def _dataset_list(names: str | list[str]) -> list[str]:
     items = names.split(",") if isinstance(names, str) else list(names)
     items = sorted({n.strip() for n in items if n.strip()})
     if not items:
-        raise UserInputError("name at least one dataset (see 'helsedata room datasets')")
+        raise UserInputError("oppgi minst ett datasett (se 'helsedata room datasets')")
     for name in items:
         get_dataset(name)
     return items
 
 
-def _refuse(settings: Settings, actor: str, action: str, details: dict[str, Any], message: str) -> RefusedError:
-    """Log a refusal in its own transaction (the refused change was rolled back) and build it."""
-    audit.record(settings, actor or "unknown", "refusal", {"refused": action, "reason": message, **details})
-    return RefusedError(message)
+def _refuse(settings: Settings, actor: str, action: str, details: dict[str, Any], error: RefusedError) -> RefusedError:
+    """Log a refusal in its own transaction (the refused change was rolled back); return it to raise."""
+    audit.record(settings, actor or "unknown", "refusal", {"refused": action, "reason": str(error), **details})
+    return error
 
 
 # ---------------------------------------------------------------- applications and permits
@@ -91,23 +128,17 @@ def apply(settings: Settings, researcher: str, purpose: str, datasets: str | lis
     >>> apply(s, "forsker1", "Trends in welfare technology", "vft_mottakere", "1/2")
     {'application_id': 'A000001'}
     """
-    researcher = _ident(researcher, "researcher")
-    purpose = _ident(purpose, "purpose")
+    researcher = identity(researcher, "--researcher")
+    purpose = _text(purpose, "--purpose")
     names = _dataset_list(datasets)
     eps = parse_epsilon(epsilon)
     if eps > MAX_PERMIT_EPSILON:
-        raise UserInputError(f"a permit's budget may be at most ε = {format_epsilon(MAX_PERMIT_EPSILON)}")
-    num, den = to_columns(eps)
+        raise UserInputError(f"en tillatelses budsjett kan være høyst ε = {format_epsilon(MAX_PERMIT_EPSILON)}")
     with opened(settings) as conn, transaction(conn):
         n = conn.execute("select count(*) from applications").fetchone()[0]
         application_id = f"A{n + 1:06d}"
-        conn.execute(
-            "insert into applications (application_id, researcher, purpose, datasets, epsilon_num, epsilon_den,"
-            " submitted_at, status) values (?, ?, ?, ?, ?, ?, ?, 'submitted')",
-            (application_id, researcher, purpose, json.dumps(names), num, den, _now()),
-        )
-        audit.append(conn, researcher, "apply", {"application_id": application_id, "datasets": names,
-                                                 "epsilon": format_epsilon(eps), "purpose": purpose})
+        audit.append(conn, audit.chain_key(settings, conn), researcher, "apply", {
+            "application_id": application_id, "datasets": names, "epsilon": format_epsilon(eps), "purpose": purpose})
     return {"application_id": application_id}
 
 
@@ -121,7 +152,7 @@ def review(
     Returns ``{"application_id", "status", "permit_id"?, "epsilon_budget"?, "expires"?}``.
     Refused (exit 2): self-review, an application already decided, an unknown application.
     """
-    reviewer = _ident(reviewer, "reviewer")
+    reviewer = identity(reviewer, "--reviewer")
     today = _today(today)
     granted = parse_epsilon(epsilon) if epsilon is not None else None
     expires_on: date | None = None
@@ -132,52 +163,41 @@ def review(
             try:
                 expires_on = expires if isinstance(expires, date) else date.fromisoformat(str(expires))
             except ValueError:
-                raise UserInputError(f"--expires must be a date YYYY-MM-DD, not {expires!r}") from None
+                raise UserInputError(f"--expires må være en dato ÅÅÅÅ-MM-DD, ikke {expires!r}") from None
             if expires_on <= today:
-                raise UserInputError(f"a permit must expire after today ({today.isoformat()})")
+                raise UserInputError(f"en tillatelse må gjelde lenger enn i dag ({today:%d.%m.%Y})")
             if expires_on > today + timedelta(days=MAX_PERMIT_DAYS):
-                raise UserInputError(f"a permit may last at most {MAX_PERMIT_DAYS} days")
+                raise UserInputError(f"en tillatelse kan gjelde i høyst {MAX_PERMIT_DAYS} dager")
     elif not (reason or "").strip():
-        raise UserInputError("a rejection needs a --reason the applicant can act on")
+        raise UserInputError("et avslag trenger en begrunnelse (--reason) søkeren kan handle etter")
     details = {"application_id": application_id}
     with opened(settings) as conn:
         try:
             with transaction(conn):
                 app = conn.execute("select * from applications where application_id = ?", (application_id,)).fetchone()
                 if app is None:
-                    raise UserInputError(f"no application {application_id!r}")
+                    raise UserInputError(f"finner ingen søknad {application_id!r}")
+                key = audit.chain_key(settings, conn)
+                audit.check(settings, conn, application_id=application_id)
                 if app["researcher"] == reviewer:
-                    raise RefusedError("a reviewer may not review their own application")
+                    raise RefusedError("en saksbehandler kan ikke vurdere sin egen søknad")
                 if app["status"] != "submitted":
-                    raise RefusedError(f"application {application_id} is already {app['status']}")
-                decided = _now()
+                    raise RefusedError(f"søknad {application_id} er allerede {APPLICATION_STATUS_WORDS[app['status']]}")
                 if not approve:
-                    conn.execute(
-                        "update applications set status = 'rejected', reviewer = ?, decided_at = ?, reason = ?"
-                        " where application_id = ?", (reviewer, decided, reason.strip(), application_id))
-                    audit.append(conn, reviewer, "reject", {**details, "reason": reason.strip()})
+                    audit.append(conn, key, reviewer, "reject", {**details, "reason": reason.strip()})
                     return {"application_id": application_id, "status": "rejected"}
                 requested = from_columns(app["epsilon_num"], app["epsilon_den"])
                 budget = requested if granted is None else granted
                 if budget > requested:
                     raise UserInputError(
-                        f"the granted ε ({format_epsilon(budget)}) exceeds the requested ε ({format_epsilon(requested)})")
+                        f"innvilget ε ({format_epsilon(budget)}) er større enn søkt ε ({format_epsilon(requested)})")
                 n = conn.execute("select count(*) from permits").fetchone()[0]
                 permit_id = f"P{n + 1:06d}"
-                num, den = to_columns(budget)
-                conn.execute(
-                    "update applications set status = 'approved', reviewer = ?, decided_at = ? where application_id = ?",
-                    (reviewer, decided, application_id))
-                conn.execute(
-                    "insert into permits (permit_id, application_id, researcher, datasets, budget_num, budget_den,"
-                    " expires_on, status, created_at) values (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
-                    (permit_id, application_id, app["researcher"], app["datasets"], num, den,
-                     expires_on.isoformat(), decided))
-                audit.append(conn, reviewer, "approve", {**details, "permit_id": permit_id,
-                                                         "epsilon_budget": format_epsilon(budget),
-                                                         "expires": expires_on.isoformat()})
+                audit.append(conn, key, reviewer, "approve", {**details, "permit_id": permit_id,
+                                                              "epsilon_budget": format_epsilon(budget),
+                                                              "expires": expires_on.isoformat()})
         except RefusedError as e:
-            raise _refuse(settings, reviewer, "review", details, str(e)) from None
+            raise _refuse(settings, reviewer, "review", details, e) from None
     return {"application_id": application_id, "status": "approved", "permit_id": permit_id,
             "epsilon_budget": float(budget), "epsilon_budget_exact": format_epsilon(budget),
             "expires": expires_on.isoformat()}
@@ -185,24 +205,53 @@ def review(
 
 def revoke(settings: Settings, permit_id: str, by: str, reason: str) -> dict:
     """Revoke a permit for good; later queries under it are refused. Spent ε stays spent."""
-    by = _ident(by, "--by")
-    reason = _ident(reason, "reason")
+    by = identity(by, "--by")
+    reason = _text(reason, "--reason")
     with opened(settings) as conn, transaction(conn):
         permit = conn.execute("select status from permits where permit_id = ?", (permit_id,)).fetchone()
         if permit is None:
-            raise UserInputError(f"no permit {permit_id!r}")
+            raise UserInputError(f"finner ingen tillatelse {permit_id!r}")
+        audit.check(settings, conn, permit_id=permit_id)
         if permit["status"] == "revoked":
             return {"permit_id": permit_id, "status": "revoked"}
-        conn.execute("update permits set status = 'revoked', revoked_at = ?, revoked_by = ?, revoke_reason = ?"
-                     " where permit_id = ?", (_now(), by, reason, permit_id))
-        audit.append(conn, by, "revoke", {"permit_id": permit_id, "reason": reason})
+        audit.append(conn, audit.chain_key(settings, conn), by, "revoke", {"permit_id": permit_id, "reason": reason})
     return {"permit_id": permit_id, "status": "revoked"}
 
 
-def _permit_state(conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row, Fraction, Fraction]:
+def applications(settings: Settings, *, pending: bool = False) -> list[dict]:
+    """Every application (or only those awaiting review), oldest first: the reviewers' queue.
+
+    Each has ``application_id``, ``researcher``, ``purpose``, ``datasets``, ``epsilon`` (float),
+    ``epsilon_exact``, ``submitted_at``, ``status``, ``reviewer``, ``decided_at``, ``reason`` and
+    ``permit_id`` (``None`` unless approved).
+
+    >>> import tempfile, pathlib
+    >>> s = Settings(home=pathlib.Path(tempfile.mkdtemp()))
+    >>> _ = apply(s, "forsker1", "Trends", "vft_mottakere", "1/2")
+    >>> [(a["application_id"], a["status"], a["epsilon_exact"]) for a in applications(s, pending=True)]
+    [('A000001', 'submitted', '1/2')]
+    """
+    where = " where a.status = 'submitted'" if pending else ""
+    with opened(settings) as conn:
+        rows = conn.execute(
+            "select a.*, p.permit_id from applications a left join permits p using (application_id)"
+            f"{where} order by a.application_id").fetchall()
+    out = []
+    for r in rows:
+        eps = from_columns(r["epsilon_num"], r["epsilon_den"])
+        out.append({"application_id": r["application_id"], "researcher": r["researcher"], "purpose": r["purpose"],
+                    "datasets": json.loads(r["datasets"]), "epsilon": float(eps), "epsilon_exact": format_epsilon(eps),
+                    "submitted_at": r["submitted_at"], "status": r["status"], "reviewer": r["reviewer"],
+                    "decided_at": r["decided_at"], "reason": r["reason"], "permit_id": r["permit_id"]})
+    return out
+
+
+def _permit_state(settings: Settings, conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row, Fraction, Fraction]:
+    """The permit, its budget and what is spent, once its rows are proven to match the audit log."""
     permit = conn.execute("select * from permits where permit_id = ?", (permit_id,)).fetchone()
     if permit is None:
-        raise RefusedError(f"no permit {permit_id!r}")
+        raise RefusedError(f"finner ingen tillatelse {permit_id!r}")
+    audit.check(settings, conn, permit_id=permit_id)
     total = from_columns(permit["budget_num"], permit["budget_den"])
     return permit, total, spent(conn, permit_id)
 
@@ -210,20 +259,20 @@ def _permit_state(conn: sqlite3.Connection, permit_id: str) -> tuple[sqlite3.Row
 def _check_use(permit: sqlite3.Row, researcher: str, dataset: str, today: date) -> None:
     """The refusal rules for using a permit (any one refuses)."""
     if permit["researcher"] != researcher:
-        raise RefusedError(f"permit {permit['permit_id']} belongs to another researcher")
+        raise RefusedError(f"tillatelse {permit['permit_id']} tilhører en annen forsker")
     if permit["status"] != "active":
-        raise RefusedError(f"permit {permit['permit_id']} is {permit['status']}")
+        raise RefusedError(f"tillatelse {permit['permit_id']} er {PERMIT_STATUS_WORDS[permit['status']]}")
     if today > date.fromisoformat(permit["expires_on"]):
-        raise RefusedError(f"permit {permit['permit_id']} expired on {permit['expires_on']}")
+        raise RefusedError(f"tillatelse {permit['permit_id']} gjaldt til og med {date.fromisoformat(permit['expires_on']):%d.%m.%Y}")
     if dataset not in json.loads(permit["datasets"]):
-        raise RefusedError(f"dataset {dataset!r} is not covered by permit {permit['permit_id']}")
+        raise RefusedError(f"datasettet {dataset!r} er ikke dekket av tillatelse {permit['permit_id']}")
 
 
 def budget(settings: Settings, permit_id: str) -> dict:
     """A permit's budget, spent and remaining ε (floats, plus exact ``*_exact`` strings)."""
     with opened(settings) as conn:
         try:
-            permit, total, used = _permit_state(conn, permit_id)
+            permit, total, used = _permit_state(settings, conn, permit_id)
         except RefusedError as e:
             raise UserInputError(str(e)) from None
     return {"permit_id": permit_id, **_budget_fields("epsilon_budget", total),
@@ -256,7 +305,6 @@ class QueryRequest:
     column: str | None = None
     bounds: tuple[int, int] | None = None
     q: float | None = None
-    extra: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
         return {"dataset": self.dataset, "by": list(self.by), "statistic": self.statistic,
@@ -273,9 +321,9 @@ def parse_bounds(text: str) -> tuple[int, int]:
     try:
         lo, hi = (int(p.strip()) for p in str(text).split(","))
     except ValueError:
-        raise UserInputError(f"--bounds must be two integers LO,HI, not {text!r}") from None
+        raise UserInputError(f"--bounds må være to heltall LO,HI, ikke {text!r}") from None
     if lo > hi:
-        raise UserInputError(f"--bounds must have LO <= HI, got {lo},{hi}")
+        raise UserInputError(f"--bounds må ha LO <= HI, fikk {lo},{hi}")
     return lo, hi
 
 
@@ -285,22 +333,22 @@ def _plan(req: QueryRequest):
 
     ds = get_dataset(req.dataset)
     if req.statistic not in STATISTICS:
-        raise UserInputError(f"statistic must be one of {', '.join(STATISTICS)}")
+        raise UserInputError(f"statistikken må være en av {', '.join(STATISTICS)}")
     for col in req.by:
         ds.group_column(col)
     if len(set(req.by)) != len(req.by):
-        raise UserInputError("--by names a column twice")
+        raise UserInputError("--by nevner en kolonne to ganger")
     spec = AggregateSpec(ds, tuple(req.by), req.statistic, req.column, req.bounds)
     cells = 1
     for d in key_domains(spec):
         cells *= len(d)
     if cells > MAX_CELLS:
-        raise UserInputError(f"--by {','.join(req.by)} gives {cells} cells; at most {MAX_CELLS} per query")
+        raise UserInputError(f"--by {','.join(req.by)} gir {cells} celler; høyst {MAX_CELLS} per spørring")
     k = ds.rows_per_person
     bound: dict[str, Any] = {"rows_per_person": k, "privacy_unit": "person_id"}
     if req.statistic != "count":
         if req.column is None or req.bounds is None:
-            raise UserInputError(f"--{req.statistic} needs a column and --bounds LO,HI")
+            raise UserInputError(f"--{req.statistic} trenger en kolonne og --bounds LO,HI")
         ds.numeric_column(req.column)
         bound["value_bounds"] = list(req.bounds)
     lo, hi = req.bounds or (0, 0)
@@ -322,7 +370,7 @@ def _plan(req: QueryRequest):
         mechanism = "discrete_laplace"
     else:
         if req.q is None or not 0 < req.q < 1:
-            raise UserInputError("--q must be strictly between 0 and 1")
+            raise UserInputError("--q må ligge strengt mellom 0 og 1")
         d_in = k
         meas = mech.quantile_measurement(k, lo, hi, req.q, req.epsilon)
         accuracy = None
@@ -371,16 +419,16 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
     audit entry → only then draw the noise and return. A failure after the commit does not refund.
     """
     today = _today(today)
-    researcher = _ident(req.researcher, "researcher")
+    researcher = identity(req.researcher, "--researcher")
     details = {"permit_id": req.permit_id, **req.describe()}
     spec, meas, mechanism, accuracy, bound = _plan(req)
 
     def refused(e: RefusedError) -> RefusedError:
-        return _refuse(settings, researcher, "preview" if preview else "query", details, str(e))
+        return _refuse(settings, researcher, "preview" if preview else "query", details, e)
 
     with opened(settings) as conn:
         try:
-            permit, total, used = _permit_state(conn, req.permit_id)
+            permit, total, used = _permit_state(settings, conn, req.permit_id)
             _check_use(permit, researcher, req.dataset, today)
             if not preview and used + req.epsilon > total:
                 raise RefusedError(_over_budget(req.epsilon, total - used))
@@ -397,7 +445,7 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
             result["accuracy_note"] = "no closed-form accuracy for the exponential-mechanism quantile"
         if preview:
             with transaction(conn):
-                audit.append(conn, researcher, "preview", {**details, "cost": "0"})
+                audit.append(conn, audit.chain_key(settings, conn), researcher, "preview", {**details, "cost": "0"})
             result["epsilon_requested"] = float(req.epsilon)
             result["affordable"] = used + req.epsilon <= total
             return result
@@ -406,15 +454,12 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
 
         try:
             with transaction(conn):
-                permit, total, used = _permit_state(conn, req.permit_id)
+                permit, total, used = _permit_state(settings, conn, req.permit_id)
                 _check_use(permit, researcher, req.dataset, today)
                 if used + req.epsilon > total:
                     raise RefusedError(_over_budget(req.epsilon, total - used))
-                charged_at = _now()
-                add_charge(conn, permit_id=req.permit_id, epsilon=req.epsilon, charged_at=charged_at,
-                           researcher=researcher, dataset=req.dataset, query_json=json.dumps(req.describe()))
-                audit.append(conn, researcher, "query", {**details, "cost": format_epsilon(req.epsilon),
-                                                         "mechanism": mechanism, "scale": meas.scale})
+                audit.append(conn, audit.chain_key(settings, conn), researcher, "query", {
+                    **details, "cost": format_epsilon(req.epsilon), "mechanism": mechanism, "scale": meas.scale})
         except RefusedError as e:
             raise refused(e) from None
     remaining = total - used - req.epsilon
@@ -427,8 +472,8 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
 
 
 def _over_budget(cost: Fraction, left: Fraction) -> str:
-    return (f"this query costs ε = {format_epsilon(cost)} but only ε = {format_epsilon(left)} "
-            f"(≈{float(left):.6g}) is left on the permit")
+    return (f"spørringen koster ε = {format_epsilon(cost)}, men bare ε = {format_epsilon(left)} "
+            f"(≈ {f'{float(left):.6g}'.replace('.', ',')}) er igjen på tillatelsen")
 
 
 # ---------------------------------------------------------------- export for the indicator
@@ -468,5 +513,5 @@ def export_applications(settings: Settings) -> int:
     return len(rows)
 
 
-__all__ = ["DATASETS", "QueryRequest", "apply", "budget", "datasets", "export_applications",
+__all__ = ["DATASETS", "QueryRequest", "applications", "apply", "budget", "datasets", "export_applications",
            "parse_bounds", "query", "review", "revoke"]

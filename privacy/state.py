@@ -7,19 +7,31 @@ budget is read, so two processes can never both read "enough left" and both spen
 lets readers continue while a writer holds the lock, and ``busy_timeout`` makes a waiting writer
 queue instead of failing.
 
+The state tables (applications, permits, ledger) change only through :func:`apply_change`, which
+turns one audit entry into its change; :func:`privacy.audit.append` calls it with the entry it
+writes, and :func:`privacy.audit.verify` calls it again on a blank copy to rebuild the state from
+the log alone. One function for both means the log and the tables cannot drift apart unless
+someone edits the file.
+
 Rows that must never change (ledger charges, audit entries) are also protected by triggers that
 abort ``UPDATE`` and ``DELETE``. Triggers stop mistakes, not someone who can rewrite the file; the
-audit hash chain (:mod:`privacy.audit`) is what makes such rewrites detectable.
+keyed audit chain and the replay (:mod:`privacy.audit`) are what make such rewrites detectable.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from kernel.config import Settings
+from privacy.budget import to_columns
 
 #: How long (ms) a process waits for another's write transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000
@@ -62,6 +74,7 @@ create table if not exists ledger (
     dataset        text not null,
     query          text not null               -- JSON description of the release
 );
+create index if not exists ledger_by_permit on ledger (permit_id);
 create table if not exists audit_log (
     seq        integer primary key,
     timestamp  text not null,
@@ -87,6 +100,107 @@ create trigger if not exists audit_no_delete before delete on audit_log
 """
 
 
+#: Each state table and its key column (what :func:`apply_change` reports as touched).
+TABLE_KEYS = {"applications": "application_id", "permits": "permit_id", "ledger": "charge_id"}
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialisation that is hashed and stored: sorted keys, no spaces, UTF-8 kept.
+
+    >>> canonical_json({"b": 1, "a": [1, "ø"]})
+    '{"a":[1,"ø"],"b":1}'
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class ReplayError(ValueError):
+    """An audit entry that cannot be applied to the state the entries before it built."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One state-changing audit entry: who, when, what (``details`` as written to the log)."""
+
+    action: str
+    actor: str
+    timestamp: str
+    details: dict[str, Any]
+
+
+Touched = list[tuple[str, str | int]]
+
+
+def _submit(conn: sqlite3.Connection, c: Change) -> Touched:
+    d = c.details
+    conn.execute(
+        "insert into applications (application_id, researcher, purpose, datasets, epsilon_num, epsilon_den,"
+        " submitted_at, status) values (?, ?, ?, ?, ?, ?, ?, 'submitted')",
+        (d["application_id"], c.actor, d["purpose"], json.dumps(d["datasets"]), *to_columns(Fraction(d["epsilon"])),
+         c.timestamp))
+    return [("applications", d["application_id"])]
+
+
+def _decide(conn: sqlite3.Connection, c: Change, status: str, reason: str | None) -> None:
+    cur = conn.execute("update applications set status = ?, reviewer = ?, decided_at = ?, reason = ?"
+                       " where application_id = ? and status = 'submitted'",
+                       (status, c.actor, c.timestamp, reason, c.details["application_id"]))
+    if cur.rowcount != 1:
+        raise ReplayError(f"application {c.details['application_id']} is not awaiting review")
+
+
+def _approve(conn: sqlite3.Connection, c: Change) -> Touched:
+    d = c.details
+    _decide(conn, c, "approved", None)
+    app = conn.execute("select researcher, datasets from applications where application_id = ?",
+                       (d["application_id"],)).fetchone()
+    conn.execute(
+        "insert into permits (permit_id, application_id, researcher, datasets, budget_num, budget_den,"
+        " expires_on, status, created_at) values (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+        (d["permit_id"], d["application_id"], app[0], app[1], *to_columns(Fraction(d["epsilon_budget"])),
+         d["expires"], c.timestamp))
+    return [("applications", d["application_id"]), ("permits", d["permit_id"])]
+
+
+def _reject(conn: sqlite3.Connection, c: Change) -> Touched:
+    _decide(conn, c, "rejected", c.details["reason"])
+    return [("applications", c.details["application_id"])]
+
+
+def _revoke(conn: sqlite3.Connection, c: Change) -> Touched:
+    d = c.details
+    cur = conn.execute("update permits set status = 'revoked', revoked_at = ?, revoked_by = ?, revoke_reason = ?"
+                       " where permit_id = ? and status = 'active'", (c.timestamp, c.actor, d["reason"], d["permit_id"]))
+    if cur.rowcount != 1:
+        raise ReplayError(f"permit {d['permit_id']} is not active")
+    return [("permits", d["permit_id"])]
+
+
+def _charge(conn: sqlite3.Connection, c: Change) -> Touched:
+    d = c.details
+    cur = conn.execute(
+        "insert into ledger (permit_id, epsilon_num, epsilon_den, charged_at, researcher, dataset, query)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        (d["permit_id"], *to_columns(Fraction(d["cost"])), c.timestamp, c.actor, d["dataset"], canonical_json(d)))
+    return [("ledger", int(cur.lastrowid))]
+
+
+#: Audit action → the change it makes to the state tables. Any other action only records.
+TRANSITIONS: dict[str, Callable[[sqlite3.Connection, Change], Touched]] = {
+    "apply": _submit, "approve": _approve, "reject": _reject, "revoke": _revoke, "query": _charge,
+}
+
+
+def apply_change(conn: sqlite3.Connection, change: Change) -> Touched:
+    """Write the change ``change`` records (nothing for actions outside :data:`TRANSITIONS`).
+
+    Returns the ``(table, key)`` rows it wrote. Raises :class:`ReplayError` when the change does
+    not fit the current state (deciding an application twice, revoking a revoked permit), and
+    ``KeyError``/``sqlite3.IntegrityError`` when the entry lacks a field or breaks a constraint.
+    """
+    transition = TRANSITIONS.get(change.action)
+    return transition(conn, change) if transition else []
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open the state database (creating it and its tables), in autocommit mode.
 
@@ -97,28 +211,58 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("pragma journal_mode = wal")
+    _enable_wal(conn)
     conn.execute("pragma foreign_keys = on")
     conn.execute("pragma synchronous = full")
-    with transaction(conn):
-        for statement in _statements(SCHEMA):
-            conn.execute(statement)
+    execute_script(conn, SCHEMA)
     return conn
 
 
-def _statements(script: str) -> list[str]:
-    """Split the schema into statements (``executescript`` would commit our transaction)."""
-    out, buf = [], []
-    for line in script.splitlines():
-        line = line.split("--", 1)[0].rstrip()
-        if not line:
-            continue
-        buf.append(line)
-        joined = "\n".join(buf)
-        if sqlite3.complete_statement(joined):
-            out.append(joined)
-            buf = []
-    return out
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process is switching the same fresh file.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked"
+    at once instead of calling the busy handler, so processes opening a new state file together
+    would fail without this loop (seen with 4 processes on one fresh ``HELSEDATA_HOME``).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("pragma journal_mode = wal")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def blank() -> sqlite3.Connection:
+    """An empty in-memory state database with the same schema (for replaying the audit log)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("pragma foreign_keys = on")
+    execute_script(conn, SCHEMA)
+    return conn
+
+
+def execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a SQL script as one ``BEGIN IMMEDIATE`` transaction, parsed by SQLite itself.
+
+    ``executescript`` hands the whole text to SQLite's own parser, so comments and ``--`` inside
+    string literals are read as SQLite reads them; the explicit ``BEGIN``/``COMMIT`` keep the
+    script all-or-nothing (``executescript`` alone would commit statement by statement).
+
+    >>> conn = sqlite3.connect(":memory:", isolation_level=None)
+    >>> execute_script(conn, "create table t (x text default 'a -- b'); -- a comment\\ninsert into t default values;")
+    >>> conn.execute("select x from t").fetchone()[0]
+    'a -- b'
+    """
+    try:
+        conn.executescript(f"begin immediate;\n{script}\ncommit;")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("rollback")
+        raise
 
 
 @contextmanager

@@ -1,11 +1,106 @@
-"""`helsedata room`: the secure analysis room (design §5, §6). Logic lives in :mod:`privacy.room`."""
+"""`helsedata room`: the secure analysis room (design §5, §6). Logic lives in :mod:`privacy.room`.
+
+``--json`` prints the design §6 shapes unchanged; without it every command prints bokmål text with
+Norwegian number and date formats ("1 234", "45,3", "30.06.2027"): counts as integers, means with
+one decimal, accuracy rounded ("± 12"), exact ε as fractions, and no Python reprs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from helsedata.cli import emit, json_option, settings
 from kernel.errors import UserInputError
+
+#: Thousands separator in Norwegian numbers (narrow no-break space, as in the HTML report).
+THOUSANDS = "\u202f"
+MECHANISMS = {"discrete_laplace": "diskret Laplace", "exponential_quantile": "eksponensiell mekanisme"}
+STATUSES = {"submitted": "venter på vurdering", "approved": "godkjent", "rejected": "avslått",
+            "active": "aktiv", "revoked": "tilbakekalt"}
+#: Column headings of a released statistic.
+STATISTIC_HEADINGS = {"count": "antall", "sum": "sum", "mean": "gjennomsnitt", "quantile": "kvantil"}
+#: What an accuracy bound is on ("± 12 på antallet").
+ACCURACY_OF = {"count": "antallet", "sum": "summen"}
+
+
+def integer(value: float) -> str:
+    """A count, rounded, with Norwegian thousands separators.
+
+    >>> integer(1234.6), integer(-3)
+    ('1\u202f235', '-3')
+    """
+    return f"{round(value):,}".replace(",", THOUSANDS)
+
+
+def decimal(value: float | None, digits: int = 1) -> str:
+    """A measured value with a decimal comma (``–`` when there is none).
+
+    >>> decimal(45.26), decimal(1234.5), decimal(None)
+    ('45,3', '1\u202f234,5', '–')
+    """
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}".replace(",", THOUSANDS).replace(".", ",")
+
+
+def plus_minus(value: float) -> str:
+    """An accuracy bound: whole numbers from 10 up, one decimal below.
+
+    >>> plus_minus(120.34), plus_minus(2.345)
+    ('± 120', '± 2,3')
+    """
+    return f"± {integer(value) if value >= 10 else decimal(value)}"
+
+
+def norwegian_date(iso: str | None) -> str:
+    """``2027-06-30`` → ``30.06.2027``; a UTC timestamp also gets its time of day.
+
+    >>> norwegian_date("2027-06-30"), norwegian_date("2026-11-29T18:47:26.123456+00:00")
+    ('30.06.2027', '29.11.2026 18:47 UTC')
+    """
+    if not iso:
+        return "–"
+    day = f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]}"
+    return f"{day} {iso[11:16]} UTC" if len(iso) > 10 else day
+
+
+def accuracy_text(accuracy: Any, statistic: str) -> str:
+    """What ``accuracy_95`` promises, in words."""
+    if accuracy is None:
+        return "ingen lukket nøyaktighetsgrense for kvantilen"
+    if isinstance(accuracy, dict):
+        return (f"95 % nøyaktighet {plus_minus(accuracy['sum'])} på {ACCURACY_OF['sum']} og "
+                f"{plus_minus(accuracy['count'])} på {ACCURACY_OF['count']} i hver celle")
+    return f"95 % nøyaktighet {plus_minus(accuracy)} på {ACCURACY_OF[statistic]} i hver celle"
+
+
+def table(headings: Sequence[str], rows: Sequence[Sequence[str]], numbers: int = 0) -> str:
+    """Text columns two spaces apart; the last ``numbers`` columns (figures) right-aligned.
+
+    >>> print(table(["kjonn", "antall"], [["K", "1\u202f234"], ["M", "12"]], numbers=1))
+    kjonn  antall
+    K       1\u202f234
+    M          12
+    """
+    widths = [max(len(c) for c in column) for column in zip(headings, *rows)]
+    first_number = len(headings) - numbers
+    return "\n".join(
+        "  ".join(c.rjust(w) if i >= first_number else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        for row in [headings, *rows])
+
+
+def _release_rows(result: dict) -> str:
+    """The released cells as a table: public keys, then the statistic (and a mean's count)."""
+    statistic, rows = result["statistic"], result["rows"]
+    keys = list(result["by"])
+    columns = {"count": ["count"], "sum": ["sum"], "mean": ["mean", "count"], "quantile": ["quantile"]}[statistic]
+    headings = keys + [STATISTIC_HEADINGS[c] for c in columns]
+    cells = [[str(r[k]) for k in keys] + [decimal(r[c]) if c == "mean" else integer(r[c]) for c in columns]
+             for r in rows]
+    return table(headings, cells, numbers=len(columns))
 
 
 @click.group(name="room")
@@ -25,8 +120,9 @@ def datasets_cmd(as_json: bool) -> None:
 
     result = datasets()
     human = "\n".join(
-        f"{d['name']}: {d['description']}\n  group by: {', '.join(d['group_by'])}\n"
-        f"  numeric: {', '.join(d['numeric'])}\n  at most {d['contribution_bound']} rows per person per query"
+        f"{d['name']}: {d['description']}\n  grupper etter: {', '.join(d['group_by'])}\n"
+        f"  numeriske kolonner: {', '.join(d['numeric']) or '–'}\n"
+        f"  høyst {d['contribution_bound']} rader per person per spørring"
         for d in result
     )
     emit(result, as_json, human)
@@ -43,7 +139,7 @@ def apply_cmd(researcher: str, purpose: str, datasets: str, epsilon: str, as_jso
     from privacy.room import apply
 
     result = apply(settings(), researcher, purpose, datasets, epsilon)
-    emit(result, as_json, f"Application {result['application_id']} submitted.")
+    emit(result, as_json, f"Søknad {result['application_id']} er sendt inn.")
 
 
 @room.command(name="review")
@@ -61,11 +157,12 @@ def review_cmd(application: str, reviewer: str, decision: str | None, epsilon: s
     from privacy.room import review
 
     if decision is None:
-        raise UserInputError("choose --approve or --reject")
+        raise UserInputError("velg --approve eller --reject")
     result = review(settings(), application, reviewer, approve=decision == "approve",
                     epsilon=epsilon, expires=expires, reason=reason)
-    human = (f"Approved: permit {result['permit_id']} (ε = {result['epsilon_budget_exact']}, "
-             f"expires {result['expires']})." if decision == "approve" else f"Application {application} rejected.")
+    human = (f"Godkjent: tillatelse {result['permit_id']} (ε = {result['epsilon_budget_exact']}, "
+             f"gyldig til og med {norwegian_date(result['expires'])})." if decision == "approve"
+             else f"Søknad {application} er avslått.")
     emit(result, as_json, human)
 
 
@@ -79,7 +176,7 @@ def revoke_cmd(permit: str, by: str, reason: str, as_json: bool) -> None:
     from privacy.room import revoke
 
     result = revoke(settings(), permit, by, reason)
-    emit(result, as_json, f"Permit {permit} revoked.")
+    emit(result, as_json, f"Tillatelse {permit} er tilbakekalt.")
 
 
 @room.command(name="query")
@@ -100,16 +197,16 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
               sum_col: str | None, mean_col: str | None, quantile_col: str | None, q: float | None,
               bounds: str | None, epsilon: str, preview: bool, as_json: bool) -> None:
     """Run one differentially private query under a permit."""
-    from privacy.budget import parse_epsilon
+    from privacy.budget import format_epsilon, parse_epsilon
     from privacy.room import QueryRequest, parse_bounds, query
 
     chosen = [(name, col) for name, col in (("count", statistic and "count"), ("sum", sum_col),
                                             ("mean", mean_col), ("quantile", quantile_col)) if col]
     if len(chosen) != 1:
-        raise UserInputError("choose exactly one of --count, --sum COL, --mean COL, --quantile COL")
+        raise UserInputError("velg nøyaktig én av --count, --sum COL, --mean COL, --quantile COL")
     stat, col = chosen[0]
     if stat != "count" and not bounds:
-        raise UserInputError(f"--{stat} needs --bounds LO,HI")
+        raise UserInputError(f"--{stat} trenger --bounds LO,HI")
     req = QueryRequest(
         permit_id=permit, researcher=researcher, dataset=dataset,
         by=tuple(c.strip() for c in by.split(",") if c.strip()), statistic=stat,
@@ -117,13 +214,16 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
         bounds=parse_bounds(bounds) if bounds else None, q=q,
     )
     result = query(settings(), req, preview=preview)
+    mechanism = MECHANISMS.get(result["mechanism"], result["mechanism"])
+    accuracy = accuracy_text(result["accuracy_95"], result["statistic"])
     if preview:
-        human = (f"Preview: {result['mechanism']}, 95 % accuracy ±{result['accuracy_95']}, "
-                 f"ε remaining {result['epsilon_remaining_exact']} (nothing spent).")
+        verdict = "er innenfor" if result["affordable"] else "overstiger"
+        human = (f"Forhåndsvisning, ingenting brukt: {mechanism}; {accuracy}.\n"
+                 f"Spørringen koster ε = {format_epsilon(req.epsilon)} og {verdict} det som er igjen "
+                 f"(ε = {result['epsilon_remaining_exact']}).")
     else:
-        lines = [", ".join(f"{k}={v}" for k, v in row.items()) for row in result["rows"]]
-        human = "\n".join(lines + [f"ε spent {result['epsilon_spent_exact']}, remaining "
-                                   f"{result['epsilon_remaining_exact']}; 95 % accuracy ±{result['accuracy_95']}"])
+        human = (f"{_release_rows(result)}\n\n{mechanism}; {accuracy}.\n"
+                 f"ε brukt {result['epsilon_spent_exact']}, igjen {result['epsilon_remaining_exact']}.")
     emit(result, as_json, human)
 
 
@@ -135,27 +235,52 @@ def budget_cmd(permit: str, as_json: bool) -> None:
     from privacy.room import budget
 
     r = budget(settings(), permit)
-    emit(r, as_json, f"Permit {permit}: budget {r['epsilon_budget_exact']}, spent {r['epsilon_spent_exact']}, "
-                     f"remaining {r['epsilon_remaining_exact']} ({r['status']}, expires {r['expires']}).")
+    emit(r, as_json, f"Tillatelse {permit}: budsjett ε = {r['epsilon_budget_exact']}, brukt {r['epsilon_spent_exact']}, "
+                     f"igjen {r['epsilon_remaining_exact']} ({STATUSES[r['status']]}, gyldig til og med "
+                     f"{norwegian_date(r['expires'])}).")
+
+
+@room.command(name="applications")
+@click.option("--pending", is_flag=True, help="Only applications awaiting review (the reviewers' queue).")
+@json_option
+def applications_cmd(pending: bool, as_json: bool) -> None:
+    """List applications, oldest first; --pending shows only those awaiting review."""
+    from privacy.room import applications
+
+    result = applications(settings(), pending=pending)
+    if not result:
+        human = "Ingen søknader venter på vurdering." if pending else "Ingen søknader."
+    else:
+        human = table(
+            ["søknad", "forsker", "datasett", "ε", "sendt inn", "status", "formål"],
+            [[a["application_id"], a["researcher"], ", ".join(a["datasets"]), a["epsilon_exact"],
+              norwegian_date(a["submitted_at"]),
+              STATUSES[a["status"]] + (f" ({a['permit_id']})" if a["permit_id"] else ""), a["purpose"]]
+             for a in result])
+    emit(result, as_json, human)
 
 
 @room.group(name="audit")
 def audit_group() -> None:
-    """The hash-chained audit log."""
+    """The keyed, hash-chained audit log and the state it must match."""
 
 
 @audit_group.command(name="verify")
+@click.option("--expect-head", "expect_head", metavar="HASH",
+              help="A head hash recorded elsewhere (e.g. by a publication); the log must still contain it.")
 @json_option
-def audit_verify(as_json: bool) -> None:
-    """Check the audit chain; exit 2 naming the first broken entry."""
+def audit_verify(expect_head: str | None, as_json: bool) -> None:
+    """Check the chain, rebuild the room's state from it and compare; exit 2 naming what is broken."""
     from privacy.audit import verify
 
-    result = verify(settings())
+    result = verify(settings(), expect_head=expect_head)
     if not result.ok:
-        message = f"AuditBroken: audit log broken at entry {result.first_broken_seq}: {result.reason}"
+        where = f"ved oppføring {result.first_broken_seq}" if result.first_broken_seq else "mot tilstandstabellene"
+        message = f"AuditBroken: revisjonsloggen holder ikke {where}: {result.reason}"
         if as_json:
             emit({**result.as_dict(), "error": message, "status": 2}, True, "")
-        click.echo(message, err=True)
+        click.echo("\n".join([message, *(f"  {d}" for d in result.differences[1:])]), err=True)
         raise click.exceptions.Exit(2)
     emit(result.as_dict(), as_json,
-         f"Audit log intact: {result.entries} entries, head {result.head_seq} {result.head_hash[:16]}…")
+         f"Revisjonsloggen er intakt: {result.entries} oppføringer, tilstanden stemmer, "
+         f"hode {result.head_seq} {result.head_hash}")

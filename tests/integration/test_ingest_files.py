@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helsedata.config import Settings
-from helsedata.errors import ConfigurationError
+from kernel.config import Settings
+from kernel.errors import ConfigurationError
 from ingestion import ingest_files
 from ingestion.pipeline import WarehouseBusy
 from ingestion.store import staging_path

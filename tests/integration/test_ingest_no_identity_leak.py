@@ -43,14 +43,14 @@ from hypothesis import strategies as st
 
 from helsedata.cli import main
 from ingestion.reader import MAX_LINE_BYTES
-from ingestion.sources import get_source
-from ingestion.testing import synthetic_fnr, valid_row
+from kernel.sources import get_source
+from ingestion.testing import TEST_KEY_HEX, synthetic_fnr, valid_row
 
 PERSON_SOURCES = ["kpr_kontakter", "kpr_tjenester", "vft_mottakere"]
 DIGITS = "0123456789"
 #: Letters put inside identity values: none of them is a hexadecimal digit (see the module docstring).
 LETTERS = "XYZghkmnpqrstuvwxyzÆØÅ"
-KEY = "5e" * 32
+KEY = TEST_KEY_HEX
 WHOLE_NUMBER = re.compile(r"(?<![0-9a-fA-F])[0-9]{4,}(?![0-9a-fA-F])")
 RUN = re.compile(r"[0-9]+")
 

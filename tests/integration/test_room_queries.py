@@ -93,7 +93,7 @@ def test_thirds_spend_exactly_the_budget_then_a_tiny_charge_is_refused(warehouse
     for _ in range(3):
         query(warehouse, req(pid, epsilon="1/3"))
     assert budget(warehouse, pid)["epsilon_remaining_exact"] == "0"
-    with pytest.raises(RefusedError, match="only ε = 0"):
+    with pytest.raises(RefusedError, match="bare ε = 0"):
         query(warehouse, req(pid, epsilon="1e-12"))
     assert ledger(warehouse) == 3
 
@@ -193,3 +193,63 @@ def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
     newcomer = [(person(6_000), 1960, "M", "1106", code, rows[2][5], None, True) for code in (6, 26, 27, 28)] * 3
     write_rows(settings.warehouse, "vft_mottakere", newcomer)
     assert extract_rows() == before
+
+
+def test_a_home_folder_with_a_quote_in_its_path_works(tmp_path):
+    """Paths reach DuckDB's ATTACH as quoted literals: a quote in the folder name is just a character."""
+    from kernel.config import Settings
+
+    settings = Settings(home=tmp_path / "o'brien; drop" / "home").ensure()
+    write_rows(settings.warehouse, "vft_mottakere", vft_rows(40, seed=4))
+    pid = permit(settings, epsilon="1")
+    result = query(settings, req(pid, by=("kjonn",)))
+    assert len(result["rows"]) == 2 and result["epsilon_spent_exact"] == "1/10"
+
+
+def _tamper_state(settings, *statements):
+    """Edit the state tables as someone with write access to the file would (triggers dropped)."""
+    import sqlite3
+
+    conn = sqlite3.connect(settings.state_db, isolation_level=None)
+    conn.execute("drop trigger if exists ledger_no_delete")
+    for statement in statements:
+        conn.execute(statement)
+    conn.close()
+
+
+DELETE_CHARGES = "delete from ledger"
+RAISE_BUDGET = "update permits set budget_num = '10', budget_den = '1'"
+UN_REVOKE = "update permits set status = 'active', revoked_at = null, revoked_by = null, revoke_reason = null"
+
+
+@pytest.mark.parametrize(
+    ("statements", "revoked"),
+    [([DELETE_CHARGES], False), ([RAISE_BUDGET], False), ([UN_REVOKE], True),
+     ([DELETE_CHARGES, RAISE_BUDGET, UN_REVOKE], True)],
+    ids=["charges-deleted", "budget-raised", "un-revoked", "all-three"],
+)
+def test_the_room_refuses_a_permit_whose_state_was_tampered_with(warehouse, statements, revoked):
+    """The adversarial test's scenario: after tampering, an ε = 5 query must not be answered."""
+    pid = permit(warehouse, epsilon="5")
+    query(warehouse, req(pid, epsilon="5"))
+    if revoked:
+        from privacy.room import revoke
+
+        revoke(warehouse, pid, "admin", "brudd på vilkårene")
+    _tamper_state(warehouse, *statements)
+    with pytest.raises(audit.AuditBroken, match=f"tillatelse {pid} stemmer ikke med revisjonsloggen"):
+        query(warehouse, req(pid, epsilon="5"))
+    conn = connect(warehouse.state_db)
+    assert conn.execute("select count(*) from ledger").fetchone()[0] == (0 if DELETE_CHARGES in statements else 1)
+    assert conn.execute("select action from audit_log order by seq desc limit 1").fetchone()[0] == "refusal"
+    result = audit.verify(warehouse)
+    assert not result.ok and result.differences
+
+
+def test_an_untouched_permit_still_works_beside_a_tampered_one(warehouse):
+    tampered = permit(warehouse, epsilon="1")
+    fine = permit(warehouse, epsilon="1", researcher="forsker")
+    _tamper_state(warehouse, f"update permits set budget_num = '9' where permit_id = '{tampered}'")
+    assert query(warehouse, req(fine, epsilon="1/2"))["epsilon_remaining_exact"] == "1/2"
+    with pytest.raises(audit.AuditBroken):
+        query(warehouse, req(tampered, epsilon="1/2"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from helsedata.errors import UserInputError
+from kernel.errors import UserInputError
 from ingestion.reader import FileRejected, check_header, normalise_encoding, read_batches, read_header, split_fields
 
 
