@@ -87,7 +87,7 @@ def time_sql_script(settings) -> float:
 
     sql = SCRIPT.read_text()
     started = time.perf_counter()
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         con.execute(sql)
     return time.perf_counter() - started
 
@@ -97,7 +97,7 @@ def differences(settings) -> dict[str, int]:
     from kernel.warehouse import read_only
 
     out = {}
-    with read_only(settings.warehouse) as con:
+    with read_only(settings) as con:
         for mart in MARTS:
             columns = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_schema = 'bench' "

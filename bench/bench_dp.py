@@ -35,15 +35,15 @@ from kernel.config import Settings  # noqa: E402
 GROUP_BY = ("kommunenummer", "tjenesteyter")
 
 
-def build(warehouse: Path, table: str, rows: int, seed: int) -> None:
+def build(settings: Settings, table: str, rows: int, seed: int) -> None:
     """Synthetic contacts for 2024 made in SQL (fast at national scale)."""
-    from kernel.warehouse import writer
     from kernel.sources import KPR_KONTAKTER, raw_table_ddl
+    from kernel.warehouse import writer
     from privacy.catalogue import domain
 
     kommuner = list(domain("kommunenummer"))
     persons = max(rows // 4, 1)
-    with writer(warehouse) as con:
+    with writer(settings) as con:
         con.execute(f"drop table if exists {table}")
         con.execute(raw_table_ddl(KPR_KONTAKTER).replace(KPR_KONTAKTER.raw_table, table))
         con.execute(f"select setseed({seed / 1000})")
@@ -71,10 +71,10 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
-def exact_group_by(warehouse: Path, table: str) -> None:
+def exact_group_by(settings: Settings, table: str) -> None:
     from kernel.warehouse import read_only
 
-    with read_only(warehouse) as con:
+    with read_only(settings) as con:
         con.execute(f"select {', '.join(GROUP_BY)}, count(*) from {table}"
                     " where year(kontaktdato) = 2024 group by all").fetchall()
 
@@ -96,7 +96,7 @@ def room_query(settings: Settings, permit_id: str, table: str) -> dict:
         object.__setattr__(ds, "table", original[1])
 
 
-def polars_path(warehouse: Path, table: str, k: int) -> float:
+def polars_path(settings: Settings, table: str, k: int) -> float:
     import opendp.prelude as dp
     import polars as pl
 
@@ -104,7 +104,7 @@ def polars_path(warehouse: Path, table: str, k: int) -> float:
     from privacy.catalogue import domain
 
     dp.enable_features("contrib")
-    with read_only(warehouse) as con:
+    with read_only(settings) as con:
         lf = con.execute(f"select person_id, kommunenummer, tjenesteyter from {table}"
                          " where year(kontaktdato) = 2024").pl().lazy()
     keys = pl.DataFrame([(k1, k2) for k1 in domain("kommunenummer") for k2 in domain("tjenesteyter")],
@@ -136,15 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     from privacy.room import apply, review
 
     t0 = time.perf_counter()
-    build(settings.warehouse, "raw.kpr_kontakter", args.rows, args.seed)
-    build(settings.warehouse, "raw.bench_kontakter_small", args.polars_rows, args.seed + 1)
+    build(settings, "raw.kpr_kontakter", args.rows, args.seed)
+    build(settings, "raw.bench_kontakter_small", args.polars_rows, args.seed + 1)
     built = time.perf_counter() - t0
     app = apply(settings, "bench", "benchmark", "kpr_kontakter", "10")["application_id"]
     permit_id = review(settings, app, "bench-reviewer", approve=True)["permit_id"]
     laplace_measurement(1, __import__("fractions").Fraction(1))
 
     large = {
-        "exact_s": best(lambda: exact_group_by(settings.warehouse, "raw.kpr_kontakter"), args.repeat),
+        "exact_s": best(lambda: exact_group_by(settings, "raw.kpr_kontakter"), args.repeat),
         # first query after a load builds the bounded extract (once per load)
         "room_cold_s": best(lambda: room_query(settings, permit_id, "raw.kpr_kontakter"), 1),
         "room_s": best(lambda: room_query(settings, permit_id, "raw.kpr_kontakter"), args.repeat),
@@ -152,13 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     large["room_over_exact"] = large["room_s"] / large["exact_s"]
     large["room_cold_over_exact"] = large["room_cold_s"] / large["exact_s"]
     small = {
-        "exact_s": best(lambda: exact_group_by(settings.warehouse, "raw.bench_kontakter_small"), args.repeat),
+        "exact_s": best(lambda: exact_group_by(settings, "raw.bench_kontakter_small"), args.repeat),
         "room_cold_s": best(lambda: room_query(settings, permit_id, "raw.bench_kontakter_small"), 1),
         "room_s": best(lambda: room_query(settings, permit_id, "raw.bench_kontakter_small"), args.repeat),
     }
     polars_scale = []
     small["polars_s"] = best(lambda: polars_scale.append(
-        polars_path(settings.warehouse, "raw.bench_kontakter_small", KONTAKTER_ROWS_PER_PERSON)), args.repeat)
+        polars_path(settings, "raw.bench_kontakter_small", KONTAKTER_ROWS_PER_PERSON)), args.repeat)
     small["room_over_exact"] = small["room_s"] / small["exact_s"]
     small["polars_over_room"] = small["polars_s"] / small["room_s"]
     room_scale = room_query(settings, permit_id, "raw.bench_kontakter_small")["scale"]

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
 from kernel.config import Settings  # noqa: E402
-from quality.specs import DatasetSpec, Check, ROW_COUNT_BAND, all_specs  # noqa: E402
+from quality.specs import ROW_COUNT_BAND, Check, DatasetSpec, all_specs  # noqa: E402
 from quality.suites import asset_query  # noqa: E402
 
 
@@ -93,15 +93,16 @@ def bench_rows(rows: int, repeat: int) -> int:
     from quality.runner import validate
     from quality.testing import big_expected, big_spec, make_big_table
 
-    path = Path(tempfile.mkdtemp(prefix="bench-quality-")) / "warehouse.duckdb"
+    settings = Settings(home=Path(tempfile.mkdtemp(prefix="bench-quality-")))
+    path = settings.warehouse
     t = time.perf_counter()
     make_big_table(path, rows)
     generate = time.perf_counter() - t
     spec = big_spec(rows)
-    validate([spec], path)  # warm-up
+    validate([spec], settings)  # warm-up
     times: dict[str, list[float]] = {"gx": [], "sql": []}
     for _ in range(repeat):
-        t = time.perf_counter(); gx = validate([spec], path)["raw.big"]; times["gx"].append(time.perf_counter() - t)
+        t = time.perf_counter(); gx = validate([spec], settings)["raw.big"]; times["gx"].append(time.perf_counter() - t)
         t = time.perf_counter(); sql = plain_sql(path, [spec]); times["sql"].append(time.perf_counter() - t)
     expected = big_expected(rows)
     wrong = [(r.check, r.unexpected_count, sql.get(("raw.big", r.check)), expected.get(r.check))
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {"quality": [], "gx": [], "sql": []}
     for _ in range(args.repeat):
         t = time.perf_counter(); run_quality(settings); times["quality"].append(time.perf_counter() - t)
-        t = time.perf_counter(); gx = validate(specs, settings.warehouse); times["gx"].append(time.perf_counter() - t)
+        t = time.perf_counter(); gx = validate(specs, settings); times["gx"].append(time.perf_counter() - t)
         t = time.perf_counter(); sql = plain_sql(settings.warehouse, specs); times["sql"].append(time.perf_counter() - t)
 
     # Compare counts (GX's between on the period asset excludes null ratios, as SQL does).

@@ -128,7 +128,7 @@ def prepare_warehouse(settings: Settings) -> None:
     from kernel.sources import SOURCES, raw_table_ddl
 
     settings.ensure()
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         ensure_shared_tables(con)
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
@@ -155,10 +155,19 @@ def _room_export():
 
 @contextlib.contextmanager
 def _environment(settings: Settings) -> Iterator[None]:
-    """HELSEDATA_HOME for profiles.yml's env_var, set for the duration of a dbt invocation."""
-    saved = {k: os.environ.get(k) for k in ("HELSEDATA_HOME", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
-    os.environ["HELSEDATA_HOME"] = str(settings.home)
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    """The settings as the environment dbt reads, for the duration of one in-process dbt invocation.
+
+    dbt takes its profile from ``profiles.yml``'s ``env_var()`` calls, which read the process
+    environment; this is the one place where Settings are written back to it (and restored after).
+    """
+    exported = {**settings.environ,  # TRINO_*/SPARK_* for the other dbt targets
+                "HELSEDATA_HOME": str(settings.home),
+                "HELSEDATA_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+                "HELSEDATA_DBT_TARGET": settings.dbt_target_name,
+                "HELSEDATA_DBT_THREADS": str(settings.dbt_threads),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    saved = {k: os.environ.get(k) for k in exported}
+    os.environ.update(exported)
     try:
         yield
     finally:

@@ -75,7 +75,7 @@ def loaded_hashes(settings: Settings) -> set[str]:
         return set()
     from kernel.warehouse import read_only
 
-    with read_only(settings.warehouse) as con:
+    with read_only(settings) as con:
         exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'ingest' and table_name = 'manifest'"

@@ -96,7 +96,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
     from kernel.warehouse import writer
 
     published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         missing = [t for t in (MART_VALUES, MART_STATUS) if not _exists(con, t)]
         if missing:
             raise PipelineFailure(f"missing mart(s) {', '.join(missing)}; run 'helsedata build' first.")

@@ -14,10 +14,9 @@ stops with :class:`WarehouseBusy` (exit 2), never with DuckDB's internal lock er
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -26,12 +25,8 @@ from typing import Any
 
 import duckdb
 
-from kernel.config import Settings
-from kernel.errors import RefusedError, UserInputError
-from kernel.warehouse import connect, ensure_shared_tables
 from ingestion.pseudonym import check_key_fingerprint, load_key
 from ingestion.reader import (
-    DEFAULT_BATCH_BYTES,
     FileRejected,
     check_header,
     file_sha256,
@@ -42,7 +37,6 @@ from ingestion.reader import (
     split_fields,
 )
 from ingestion.rules import RuleContext, check_batch
-from kernel.sources import Source, get_source
 from ingestion.store import (
     FileCounts,
     FileLoad,
@@ -53,16 +47,13 @@ from ingestion.store import (
     staging_path,
     write_manifest,
 )
+from kernel.config import Settings
+from kernel.errors import RefusedError, UserInputError
+from kernel.sources import Source, get_source
+from kernel.warehouse import connect, ensure_shared_tables
 
-#: Tuning knob: bytes per batch (default :data:`ingestion.reader.DEFAULT_BATCH_BYTES`).
-BATCH_BYTES_ENV = "HELSEDATA_INGEST_BATCH_BYTES"
-#: Tuning knob: DuckDB memory limit while ingesting; beyond it DuckDB spills to disk
-#: (``warehouse.duckdb.tmp/``, pseudonymised rows only), which keeps a 20M-row file bounded.
-MEMORY_LIMIT_ENV = "HELSEDATA_INGEST_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"
-#: Seconds to wait for another process's hold on the warehouse before giving up.
+#: Seconds to wait for another process's hold on the warehouse: ``Settings.ingest_lock_timeout``.
 LOCK_TIMEOUT_ENV = "HELSEDATA_INGEST_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 300.0
 _LOCK_POLL_SECONDS = 0.5
 
 
@@ -106,19 +97,15 @@ class IngestResult:
 
 
 def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Path], *, encoding: str | None = None,
-                 demo: bool = False, progress: bool = True, environ: Mapping[str, str] | None = None,
-                 today: dt.date | None = None) -> list[IngestResult]:
+                 demo: bool = False, progress: bool = True, today: dt.date | None = None) -> list[IngestResult]:
     """Validate, pseudonymise and load extract files of one source into ``raw.<source>``.
 
     :param encoding: the files' text encoding (default UTF-8); ASCII-compatible encodings only.
     :param demo: create a random pseudonymisation key if none exists (demo installs only — a new
         key makes new pseudonyms, unlinkable to anything loaded before).
-    :param environ: where to read ``HELSEDATA_PSEUDONYM_KEY``, the lock timeout and tuning knobs
-        (default ``os.environ``).
     :param today: the reference day for "not in the future" (default: today).
     :returns: one :class:`IngestResult` per path, in order. Rejected files do not raise.
     """
-    environ = os.environ if environ is None else environ
     source = get_source(source_name)
     codec = normalise_encoding(encoding)
     paths = [Path(p) for p in paths]
@@ -126,13 +113,13 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
         if not path.is_file():
             raise UserInputError(f"{path}: filen finnes ikke")
     settings.ensure()
-    key = load_key(settings, environ, create=demo)
+    key = load_key(settings, create=demo)
     ctx = RuleContext(today=today or dt.date.today(), key=key)
-    batch_bytes = int(environ.get(BATCH_BYTES_ENV) or DEFAULT_BATCH_BYTES)
+    batch_bytes = settings.ingest_batch_bytes
     results = []
     staging = staging_path(settings.warehouse)
-    with _connect_when_free(settings.warehouse, _lock_timeout(environ)) as con:
-        _configure(con, settings.warehouse, environ)
+    with _connect_when_free(settings) as con:
+        _configure(con)
         ensure_shared_tables(con)
         ensure_tables(con, source)
         check_key_fingerprint(con, key)  # fail fast; FileLoad.finish records it with the first load
@@ -145,17 +132,19 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     return results
 
 
-def _connect_when_free(warehouse: Path, timeout: float) -> duckdb.DuckDBPyConnection:
-    """The warehouse's write connection, waiting up to ``timeout`` seconds for another process to let go.
+def _connect_when_free(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The warehouse's write connection, waiting up to ``settings.ingest_lock_timeout`` seconds
+    for another process to let go.
 
     DuckDB allows one writing process per file and says so with an ``IOException`` ("Could not
     set lock"); there is no blocking open, so this polls.
     """
+    timeout = settings.ingest_lock_timeout
     deadline = time.monotonic() + timeout
     waiting = False
     while True:
         try:
-            return connect(warehouse)
+            return connect(settings)
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
                 raise
@@ -165,30 +154,20 @@ def _connect_when_free(warehouse: Path, timeout: float) -> duckdb.DuckDBPyConnec
                       f"{format_count(round(timeout))} sekunder)", file=sys.stderr, flush=True)
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
-                    f"en annen prosess bruker varehuset {warehouse} (trolig en annen innlasting eller bygging); "
+                    f"en annen prosess bruker varehuset {settings.warehouse} (trolig en annen innlasting eller bygging); "
                     f"ventet {format_count(round(timeout))} sekunder. Prøv igjen når den er ferdig, "
                     f"eller vent lenger med {LOCK_TIMEOUT_ENV}=SEKUNDER"
                 ) from None
             time.sleep(_LOCK_POLL_SECONDS)
 
 
-def _lock_timeout(environ: Mapping[str, str]) -> float:
-    text = environ.get(LOCK_TIMEOUT_ENV) or str(DEFAULT_LOCK_TIMEOUT)
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        raise UserInputError(f"{LOCK_TIMEOUT_ENV}={text!r} er ikke et antall sekunder") from None
-
-
-def _configure(con, warehouse: Path, environ: Mapping[str, str]) -> None:
-    """Bound DuckDB's memory and let it spill (pseudonymised rows only) next to the warehouse.
-
-    Row order in ``raw`` carries no meaning (``_line_number`` does), so DuckDB need not keep
+def _configure(con) -> None:
+    """Row order in ``raw`` carries no meaning (``_line_number`` does), so DuckDB need not keep
     insertion order — that lets large inserts and sorts run without buffering for order.
+
+    Memory is bounded by the connection's one limit (:func:`kernel.warehouse.duckdb_config`);
+    beyond it DuckDB spills (pseudonymised rows only) to ``warehouse.duckdb.tmp/`` beside the file.
     """
-    con.execute(f"set memory_limit = '{_memory_limit(environ)}'")
-    spill = warehouse.with_name(warehouse.name + ".tmp")
-    con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
     con.execute("set preserve_insertion_order = false")
 
 
@@ -269,13 +248,6 @@ class _BatchWriter:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-
-
-def _memory_limit(environ: Mapping[str, str]) -> str:
-    limit = environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
-    if not limit.replace(".", "").isalnum():
-        raise UserInputError(f"{MEMORY_LIMIT_ENV}={limit!r} er ikke en størrelse som 2GB")
-    return limit
 
 
 def _progress(enabled: bool):

@@ -38,7 +38,6 @@ import itertools
 import os
 import secrets
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +169,7 @@ def key_path(settings: Settings) -> Path:
     return settings.keys / KEY_FILE_NAME
 
 
-def load_key(settings: Settings, environ: Mapping[str, str] | None = None, *, create: bool = False) -> PseudonymKey:
+def load_key(settings: Settings, *, create: bool = False) -> PseudonymKey:
     """The key from ``$HELSEDATA_PSEUDONYM_KEY`` (hex) or ``$HELSEDATA_HOME/keys/pseudonym.key``.
 
     Refuses weak keys and key files that group or others may read.
@@ -179,9 +178,8 @@ def load_key(settings: Settings, environ: Mapping[str, str] | None = None, *, cr
         only: a key made this way on a production machine would pseudonymise differently from
         every earlier load, so it is never created silently.
     """
-    environ = os.environ if environ is None else environ
-    if environ.get(KEY_ENV):
-        return _key(environ[KEY_ENV], f"${KEY_ENV}")
+    if settings.pseudonym_key_hex:
+        return _key(settings.pseudonym_key_hex, f"${KEY_ENV}")
     path = key_path(settings)
     if not path.exists():
         if not create:

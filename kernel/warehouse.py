@@ -7,47 +7,44 @@ time; readers open it read-only and briefly (:func:`read_only`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 
+from kernel.config import Settings
+
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
-#: DuckDB's default is 80 % of RAM; one national-scale quality run took 21 GiB with it. Queries
-#: that need more spill to ``<warehouse>.tmp``. Override with HELSEDATA_DUCKDB_MEMORY_LIMIT.
-DEFAULT_MEMORY_LIMIT = "6GB"
 SCHEMAS = ("raw", "ingest", "quality", "public")
 
 
-def duckdb_config() -> dict[str, str]:
-    """The configuration every warehouse connection of this process is opened with.
+def duckdb_config(settings: Settings) -> dict[str, str]:
+    """The configuration every warehouse connection is opened with: one memory limit for all.
 
-    One dict for all openers (ingestion, dbt glue, GX), because DuckDB refuses a second
-    connection to the same file with a different configuration.
+    One dict for all openers (ingestion, dbt glue, GX, the room), because DuckDB refuses a second
+    connection to the same file with a different configuration. Queries that need more memory
+    spill to ``<warehouse>.tmp/`` (pseudonymised rows only).
     """
     return {
         "storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
-        "memory_limit": os.environ.get("HELSEDATA_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        "memory_limit": settings.duckdb_memory_limit,
     }
 
 
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing, creating it (and its schemas) when it does not exist."""
+    path = settings.warehouse
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        str(path), config=duckdb_config()
-    )
+    con = duckdb.connect(str(path), config=duckdb_config(settings))
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     return con
 
 
 @contextmanager
-def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection that is closed (and its lock released) when the block ends."""
-    con = connect(path)
+    con = connect(settings)
     try:
         yield con
     finally:
@@ -55,9 +52,9 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextmanager
-def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_only(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection, for readers that must not hold the writer lock."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
         yield con
     finally:

@@ -498,7 +498,7 @@ def export_applications(settings: Settings) -> int:
 
     rows = [(a["application_id"], ts(a["submitted_at"]), ts(a["decided_at"]), a["status"],
              len(json.loads(a["datasets"]))) for a in apps]
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         ensure_shared_tables(con)
         con.execute("begin transaction")
         try:

@@ -24,10 +24,10 @@ def person(i: int) -> str:
     return hashlib.sha256(f"person-{i}".encode()).hexdigest()
 
 
-def write_rows(warehouse: Path, source_name: str, rows: Iterable[Sequence]) -> int:
+def write_rows(settings: Settings, source_name: str, rows: Iterable[Sequence]) -> int:
     """Create ``raw.<source>`` (if needed) and append ``rows`` (lineage columns filled in)."""
-    from kernel.warehouse import writer
     from kernel.sources import SOURCES, raw_columns, raw_table_ddl
+    from kernel.warehouse import writer
 
     source = SOURCES[source_name]
     columns = [c.name for c in raw_columns(source) if not c.name.startswith("_")]
@@ -36,7 +36,7 @@ def write_rows(warehouse: Path, source_name: str, rows: Iterable[Sequence]) -> i
         if len(r) != len(columns) + 2:
             raise ValueError(f"{source_name} rows need {len(columns)} values ({columns}), got {len(r) - 2}")
     names = ", ".join(columns + ["_file_sha256", "_line_number"])
-    with writer(warehouse) as con:
+    with writer(settings) as con:
         con.execute(raw_table_ddl(source))
         if data:
             import polars as pl

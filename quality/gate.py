@@ -60,13 +60,13 @@ def evaluate(settings: Settings) -> GateDecision:
     """What the latest results of each dataset block (runs the quality suites first if none are stored)."""
     run_id = None
     if settings.warehouse.exists():
-        with read_only(settings.warehouse) as con:
+        with read_only(settings) as con:
             run_id = store.latest_run_id(con)
     if run_id is None:
         from quality.runner import run_quality
 
         run_id = run_quality(settings).run_id
-    with read_only(settings.warehouse) as con:
+    with read_only(settings) as con:
         failing = store.failed_critical(con)
     blockers = tuple(Blocker(f["dataset"], f["check"], f["unexpected_percent"], f["threshold"], f["error"])
                      for f in failing)

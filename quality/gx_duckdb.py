@@ -30,13 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Literal
 
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from sqlalchemy.pool import StaticPool
 
+from kernel.config import Settings
 from kernel.warehouse import duckdb_config
 
 
@@ -68,23 +68,23 @@ class DuckDBDatasource(SQLDatasource):
         return DuckDBExecutionEngine
 
 
-def engine_kwargs(read_only: bool = True) -> dict:
+def engine_kwargs(settings: Settings, read_only: bool = True) -> dict:
     """SQLAlchemy ``create_engine`` arguments for the warehouse.
 
     The DuckDB config matches :func:`kernel.warehouse.connect`, so a process that also holds a
     writer connection shares the same database instance instead of failing on a config clash.
     """
-    connect_args: dict = {"config": duckdb_config()}
+    connect_args: dict = {"config": duckdb_config(settings)}
     if read_only:
         connect_args["read_only"] = True
     return {"poolclass": StaticPool, "connect_args": connect_args}
 
 
-def add_warehouse_datasource(context, path: Path, name: str = "warehouse", read_only: bool = True) -> DuckDBDatasource:
-    """Register the DuckDB warehouse at ``path`` as a GX datasource of ``context``."""
+def add_warehouse_datasource(context, settings: Settings, name: str = "warehouse", read_only: bool = True) -> DuckDBDatasource:
+    """Register the warehouse of ``settings`` as a GX datasource of ``context``."""
     return context.data_sources.add_helsedata_duckdb(
         name=name,
-        connection_string=f"duckdb:///{path}",
+        connection_string=f"duckdb:///{settings.warehouse}",
         create_temp_table=False,
-        kwargs=engine_kwargs(read_only),
+        kwargs=engine_kwargs(settings, read_only),
     )

@@ -98,23 +98,22 @@ class QualityRun:
 def gx_context():
     """An in-memory GX context: no files, no analytics, no progress bars."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig
 
     config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(), analytics_enabled=False,
                                progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
     return gx.get_context(project_config=config, mode="ephemeral")
 
 
-def validate(specs: Sequence[DatasetSpec], warehouse, read_only_engine: bool = True) -> dict[str, list[CheckResult]]:
-    """Run the GX suites of ``specs`` against the DuckDB file ``warehouse``; checks run in DuckDB."""
+def validate(specs: Sequence[DatasetSpec], settings: Settings, read_only_engine: bool = True) -> dict[str, list[CheckResult]]:
+    """Run the GX suites of ``specs`` against the warehouse of ``settings``; checks run in DuckDB."""
     import great_expectations as gx
     import sqlalchemy as sa
 
     from quality.gx_duckdb import add_warehouse_datasource
 
     context = gx_context()
-    datasource = add_warehouse_datasource(context, warehouse, read_only=read_only_engine)
+    datasource = add_warehouse_datasource(context, settings, read_only=read_only_engine)
     engine = datasource.get_execution_engine()
     out: dict[str, list[CheckResult]] = {}
     try:
@@ -237,7 +236,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
     import duckdb
 
     try:
-        with read_only(settings.warehouse) as con:
+        with read_only(settings) as con:
             columns = _table_columns(con)
             loads = _last_loads(con)
             newest = {s.name: _newest_data(con, s) for s in specs if s.name in columns}
@@ -245,7 +244,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
         raise PipelineFailure(f"The warehouse {settings.warehouse} is in use by another writer "
                               f"(DuckDB allows one at a time); try again when it is done. ({e})") from e
     present = [s for s in specs if s.name in columns]
-    checked = validate(present, settings.warehouse) if present else {}
+    checked = validate(present, settings) if present else {}
 
     manifest = catalogue.load_manifest(manifest_path or catalogue.manifest_path(settings))
     dataset_results = []
@@ -261,7 +260,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
         dataset_results.append(DatasetResult(spec.name, exists, results, label, round(docs.completeness, 4),
                                              None if age is None else round(age, 2), newest.get(spec.name)))
     run = QualityRun(run_id, now, dataset_results)
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         store.write_run(con, run)
     if report:
         from quality.report import write_report

@@ -55,7 +55,7 @@ def build_warehouse(settings: Settings, rows_per_kommune_year: int = 20, loaded_
     loaded_at = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     n = rows_per_kommune_year
     kommuner = "[" + ", ".join(f"'{k}'" for k in KOMMUNER) + "]"
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         for source in SOURCES.values():
             con.execute(f"drop table if exists {source.raw_table}")
             con.execute(raw_table_ddl(source))
@@ -111,7 +111,7 @@ def full_manifest(settings: Settings, path: Path) -> Path:
     """A dbt-like manifest in which every dataset and column is documented (for label tests)."""
     from kernel.warehouse import read_only
 
-    with read_only(settings.warehouse) as con:
+    with read_only(settings) as con:
         rows = con.execute("select table_schema, table_name, column_name from information_schema.columns "
                            "where table_schema in ('raw', 'marts')").fetchall()
     nodes: dict[str, dict] = {}

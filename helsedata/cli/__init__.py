@@ -70,12 +70,15 @@ def error_body(error: str, status: int, errors: Sequence[str] = ()) -> dict[str,
     return {"ok": False, "error": error, "errors": list(errors) or [error], "status": status}
 
 
-def main(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
-    """Run the CLI and return its exit code: 0 success, 2 bad input or refusal, 1 failure."""
+def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Run the CLI under ``environ`` (the only environment it reads) and return its exit code:
+    0 success, 2 bad input or refusal, 1 failure."""
     as_json = "--json" in argv
     try:
-        code = cli.main(args=list(argv), prog_name="helsedata", standalone_mode=False,
-                        obj=Settings.from_environ(environ))
+        settings = Settings.from_environ(environ)
+        if settings.home_is_default and not {"-h", "--help", "--version"} & set(argv):
+            click.echo(f"helsedata: HELSEDATA_HOME er ikke satt; bruker {settings.home}", err=True)
+        code = cli.main(args=list(argv), prog_name="helsedata", standalone_mode=False, obj=settings)
         # A command that already printed its output and only sets the exit code raises
         # click.exceptions.Exit(n); in non-standalone mode click returns n instead of raising.
         return code if isinstance(code, int) else 0

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from helsedata.cli import emit, json_option, settings
-from kernel.errors import UserInputError
+from kernel.errors import ConfigurationError, UserInputError
 
 #: Thousands separator in Norwegian numbers (narrow no-break space, as in the HTML report).
 THOUSANDS = "\u202f"
@@ -103,13 +103,25 @@ def _release_rows(result: dict) -> str:
     return table(headings, cells, numbers=len(columns))
 
 
+#: Room commands that need no warehouse: the catalogue is declared, not read from the data.
+_WITHOUT_WAREHOUSE = {"datasets"}
+
+
 @click.group(name="room")
-def room() -> None:
+@click.pass_context
+def room(ctx: click.Context) -> None:
     """The analysis room: apply for a data permit, review, run DP queries, check budget and audit.
 
     Privacy loss is spoken as epsilon (ε). ε values may be decimals (0.1) or fractions (1/3);
     they are kept exactly, so the budget is never exceeded by rounding.
     """
+    home = settings(ctx)
+    if ctx.invoked_subcommand not in _WITHOUT_WAREHOUSE and not home.warehouse.exists():
+        # Without this, a command run in the wrong folder answers "no such permit" from a new, empty room.
+        raise ConfigurationError(
+            f"fant ikke noe varehus i {home.home}: sett HELSEDATA_HOME til plattformens mappe "
+            "(eller kjør `helsedata run --demo` for å lage en demo)"
+        )
 
 
 @room.command(name="datasets")

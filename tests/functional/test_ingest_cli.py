@@ -11,9 +11,12 @@ from ingestion.testing import TEST_KEY_HEX, valid_row, write_extract, write_vali
 KEYS = ["file", "source", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons"]
 
 
-@pytest.fixture(autouse=True)
-def pseudonym_key(monkeypatch):
-    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", TEST_KEY_HEX)
+@pytest.fixture
+def run_cli(run_cli):
+    """``helsedata`` with a pseudonymisation key in its environment."""
+    def run(*args, environ=None):
+        return run_cli(*args, environ={"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX, **(environ or {})})
+    return run
 
 
 def lines(result) -> list[dict]:
@@ -83,13 +86,12 @@ def test_bad_invocations_exit_2_with_the_error_shape(run_cli, tmp_path, args, me
     assert body["ok"] is False and body["status"] == 2 and message in body["error"]
 
 
-def test_missing_key_exits_2_and_demo_fixes_it(run_cli, tmp_path, monkeypatch, home):
-    monkeypatch.delenv("HELSEDATA_PSEUDONYM_KEY")
+def test_missing_key_exits_2_and_demo_fixes_it(run_cli, tmp_path, home):
     path = write_valid_extract(tmp_path / "a.csv", "kpr_kontakter", 2)
-    result = run_cli("ingest", "kpr_kontakter", path)
+    result = run_cli("ingest", "kpr_kontakter", path, environ={"HELSEDATA_PSEUDONYM_KEY": ""})
     assert result.exit_code == 2
     assert "ConfigurationError" in result.stderr and "--demo" in result.stderr
-    demo = run_cli("ingest", "kpr_kontakter", path, "--demo", "--json")
+    demo = run_cli("ingest", "kpr_kontakter", path, "--demo", "--json", environ={"HELSEDATA_PSEUDONYM_KEY": ""})
     assert demo.exit_code == 0 and lines(demo)[0]["status"] == "loaded"
     assert (home / "keys" / "pseudonym.key").exists()
 

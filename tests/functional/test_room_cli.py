@@ -6,12 +6,20 @@ import sqlite3
 import pytest
 
 from kernel.config import Settings
+from kernel.warehouse import writer
 from privacy.testing import vft_rows, write_rows
 
 
 @pytest.fixture
+def warehouse(home):
+    """An empty warehouse: room commands refuse to run without one."""
+    with writer(Settings(home=home)):
+        pass
+
+
+@pytest.fixture
 def permit_id(run_cli, home):
-    write_rows(Settings(home=home).warehouse, "vft_mottakere", vft_rows(100))
+    write_rows(Settings(home=home), "vft_mottakere", vft_rows(100))
     app = run_cli("room", "apply", "--researcher", "forsker", "--purpose", "Study", "--datasets",
                   "vft_mottakere", "--epsilon", "1", "--json")
     assert app.exit_code == 0, app.stderr
@@ -99,7 +107,7 @@ def test_bad_queries_exit_2_and_spend_nothing(run_cli, permit_id, args):
     assert run_cli("room", "budget", "--permit", permit_id, "--json").json()["epsilon_spent"] == 0
 
 
-def test_self_review_and_reject_without_reason_exit_2(run_cli):
+def test_self_review_and_reject_without_reason_exit_2(run_cli, warehouse):
     app = run_cli("room", "apply", "--researcher", "a", "--purpose", "p", "--datasets", "kpr_kontakter",
                   "--epsilon", "1", "--json").json()["application_id"]
     r = run_cli("room", "review", app, "--reviewer", "a", "--approve")
@@ -155,7 +163,7 @@ def test_audit_verify_against_a_head_kept_elsewhere(run_cli, permit_id, home):
     assert "kuttet eller skrevet om" in r.json()["error"]
 
 
-def test_the_audit_key_comes_from_the_environment(run_cli, home):
+def test_the_audit_key_comes_from_the_environment(run_cli, home, warehouse):
     env = {"HELSEDATA_AUDIT_KEY": "3c" * 16 + "c3" * 16}
     assert run_cli("room", "apply", "--researcher", "a", "--purpose", "p", "--datasets", "kpr_kontakter",
                    "--epsilon", "1", environ=env).exit_code == 0
@@ -225,3 +233,10 @@ def test_applications_pending_is_the_reviewers_queue(run_cli, permit_id):
     assert "venter på vurdering" in text[1] and len(text) == 2
     run_cli("room", "review", waiting, "--reviewer", "rev", "--reject", "--reason", "mangler etisk godkjenning")
     assert run_cli("room", "applications", "--pending").stdout.strip() == "Ingen søknader venter på vurdering."
+
+
+def test_room_commands_refuse_without_a_warehouse(run_cli, home):
+    result = run_cli("room", "budget", "--permit", "P000001", "--json")
+    assert result.exit_code == 2
+    assert "fant ikke noe varehus" in result.json()["error"]
+    assert not (home / "state.sqlite").exists()  # no empty room was made on the way

@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from helsedata.cli import main
+
 pytestmark = pytest.mark.slow
 
 STEPS = ["demo-data", "ingest", "build", "quality", "labels", "publish"]
@@ -44,3 +46,10 @@ def test_run_refuses_a_scale_outside_0_to_1(run_cli):
     result = run_cli("run", "--demo", "--scale", "0")
     assert result.exit_code == 2
     assert "--scale" in result.stderr
+
+
+def test_a_command_without_helsedata_home_says_where_it_writes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["room", "datasets", "--json"], environ={})
+    assert code == 0
+    assert f"HELSEDATA_HOME er ikke satt; bruker {tmp_path / 'var'}" in capsys.readouterr().err

@@ -350,7 +350,7 @@ def test_a_failing_critical_check_stops_publication(airflow_env, tmp_path):
     home = tmp_path / "dag"
     build_warehouse(Settings(home=home).ensure())  # clean raw tables and marts ...
     dataset, breaking_sql, check = DEFECTS["conformance/kommunenummer"]
-    with writer(home / "warehouse.duckdb") as con:  # ... then one critical defect
+    with writer(Settings(home=home)) as con:  # ... then one critical defect
         con.execute(breaking_sql)
 
     # publish runs here only to show it refuses too; under the scheduler it is never triggered,

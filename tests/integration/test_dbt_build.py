@@ -192,7 +192,7 @@ def _raw_rows(settings: Settings, table: str, rows: list[dict]) -> None:
     from kernel.warehouse import writer
     from kernel.sources import SOURCES, raw_table_ddl
 
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
         for row in rows:
@@ -216,7 +216,7 @@ def test_build_names_the_failing_test_and_why(settings):
     # dbt released the warehouse: this process can open it again with the platform's settings
     from kernel.warehouse import writer
 
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         assert con.execute("select count(*) from raw.registry_reporting").fetchone() == (1,)
 
 

@@ -12,21 +12,22 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kernel.config import Settings
-from kernel.errors import ConfigurationError
 from ingestion import ingest_files
 from ingestion.pipeline import WarehouseBusy
 from ingestion.store import staging_path
 from ingestion.testing import TEST_KEY_HEX, extract_text, valid_row, write_extract, write_valid_extract
+from kernel.config import Settings
+from kernel.errors import ConfigurationError
 
 TODAY = dt.date(2025, 6, 1)
 KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
 HEADER = "fodselsnummer;kommunenummer;kontaktdato;tjenesteyter;kontaktform"
 
 
-def ingest(settings, paths, source="kpr_kontakter", **kwargs):
-    kwargs.setdefault("environ", KEY_ENV)
-    return ingest_files(settings, source, paths, progress=False, today=TODAY, **kwargs)
+def ingest(settings, paths, source="kpr_kontakter", environ=KEY_ENV, **kwargs):
+    """Ingest with the knobs of ``environ``, as ``helsedata ingest`` would under that environment."""
+    configured = Settings.from_environ({**environ, "HELSEDATA_HOME": str(settings.home)})
+    return ingest_files(configured, source, paths, progress=False, today=TODAY, **kwargs)
 
 
 def query(settings, sql, params=()):
@@ -247,8 +248,7 @@ def test_kill_mid_load_leaves_nothing_and_a_rerun_completes(settings, tmp_path, 
         assert [x for x in numbers if x.encode() in content] == [], file
 
     [result] = ingest(settings, [path])
-    [reference] = ingest_files(Settings(home=tmp_path / "clean").ensure(), "kpr_kontakter", [path], progress=False,
-                               today=TODAY, environ=KEY_ENV)
+    [reference] = ingest(Settings(home=tmp_path / "clean").ensure(), [path])
     assert result.status == "loaded" and result.to_json() == {**reference.to_json(), "file": result.file}
     assert result.quarantine_reasons["duplicate_in_file"] > 0
     assert query(settings, "select count(*), count(distinct _line_number) from raw.kpr_kontakter") == \

@@ -13,6 +13,7 @@ import duckdb
 from ingestion import ingest_files
 from ingestion.fnr import with_check_digits
 from ingestion.testing import TEST_KEY_HEX, valid_row, write_extract
+from kernel.config import Settings
 
 KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
 #: Synthetic number under Skatteetaten's new control calculation (first remainder 1), born 15.08.80.
@@ -21,7 +22,8 @@ NEW_CALCULATION = with_check_digits("158880999", remainder=1)
 
 def _ingest(settings, tmp_path, rows, today):
     path = write_extract(tmp_path / f"x{len(list(tmp_path.iterdir()))}.csv", "kpr_kontakter", rows)
-    return ingest_files(settings, "kpr_kontakter", [path], progress=False, environ=KEY_ENV, today=today)[0]
+    configured = Settings.from_environ({**KEY_ENV, "HELSEDATA_HOME": str(settings.home)})
+    return ingest_files(configured, "kpr_kontakter", [path], progress=False, today=today)[0]
 
 
 def _persons(settings):

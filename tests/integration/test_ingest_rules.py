@@ -6,6 +6,7 @@ after a valid first row, and ingested into a real DuckDB warehouse in ``tmp_path
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -88,7 +89,8 @@ def _line(source: str, change: dict[str, str] | str, serial: int) -> dict[str, s
 
 
 def _ingest(settings, source: str, path: Path):
-    return ingest_files(settings, source, [path], progress=False, environ=KEY_ENV, today=TODAY)[0]
+    configured = dataclasses.replace(settings, pseudonym_key_hex=TEST_KEY_HEX)
+    return ingest_files(configured, source, [path], progress=False, today=TODAY)[0]
 
 
 @pytest.mark.parametrize(("source", "change", "rule"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

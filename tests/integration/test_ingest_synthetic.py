@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from kernel.config import Settings
 from ingestion import ingest_files
+from kernel.config import Settings
 from kernel.sources import SOURCES
 
 SCALE = 0.0005

@@ -131,7 +131,7 @@ def make_marts(settings, seed: int = 7) -> None:
 
 
 def write_marts(settings, values, status, coverage) -> None:
-    with writer(settings.warehouse) as con:
+    with writer(settings) as con:
         con.execute("create schema if not exists marts")
         for name, ddl, rows in (("mart_indicator_values", VALUES_DDL, values),
                                 ("mart_indicator_status", STATUS_DDL, status),

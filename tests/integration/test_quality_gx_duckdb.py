@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from kernel.config import Settings
 from quality.runner import gx_context, validate
 from quality.testing import big_expected, big_spec, make_big_table
 
@@ -34,11 +35,11 @@ def test_plain_gx_sql_datasource_loses_rows_on_duckdb(tmp_path):
 
 
 def _validate(tmp_path, rows: int, kinds_excluded=()) -> dict:
-    path = tmp_path / "w.duckdb"
-    make_big_table(path, rows)
+    settings = Settings(home=tmp_path)
+    make_big_table(settings.warehouse, rows)
     spec = big_spec(rows)
     spec = dataclasses.replace(spec, checks=tuple(c for c in spec.checks if c.kind not in kinds_excluded))
-    results = {r.check: r for r in validate([spec], path)["raw.big"]}
+    results = {r.check: r for r in validate([spec], settings)["raw.big"]}
     assert all(r.error is None for r in results.values()), {k: r.error for k, r in results.items() if r.error}
     assert results["not_empty"].element_count == rows
     assert results["columns"].passed

@@ -26,8 +26,8 @@ def warehouse(settings):
     rows.append((person(10_000), 1950, "K", PLANTED_KOMMUNE, 6, rows[0][5], None, True))
     rows.append((person(10_001), 1950, "M", "0301", PLANTED_TJENESTETYPE, rows[0][5], None, False))
     rows += [(person(10_002), 1940, "K", "0301", 6, rows[0][5], None, True)] * 50
-    write_rows(settings.warehouse, "vft_mottakere", rows)
-    write_rows(settings.warehouse, "kpr_kontakter", kontakter_rows(200, seed=2))
+    write_rows(settings, "vft_mottakere", rows)
+    write_rows(settings, "kpr_kontakter", kontakter_rows(200, seed=2))
     return settings
 
 
@@ -157,7 +157,7 @@ def test_bounded_extract_is_rebuilt_after_a_load(warehouse):
     first = bounded_extract(warehouse.warehouse, ds)
     assert bounded_extract(warehouse.warehouse, ds) == first  # unchanged data: reused
     before = run_aggregate(warehouse.warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
-    write_rows(warehouse.warehouse, "vft_mottakere",
+    write_rows(warehouse, "vft_mottakere",
                [(person(20_000), 1950, "K", "5001", 6, vft_rows(1)[0][5], None, True)])
     second = bounded_extract(warehouse.warehouse, ds)
     assert second != first and not first.exists()
@@ -180,7 +180,7 @@ def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
     rows = vft_rows(150, seed=3)
     heavy = [(person(5_000), 1940, "K", "0301", code, day, None, flag)
              for code in (6, 26, 27, 28) for day in (rows[0][5], rows[1][5]) for flag in (True, False)]
-    write_rows(settings.warehouse, "vft_mottakere", rows + heavy)  # the heavy person has 16 distinct rows
+    write_rows(settings, "vft_mottakere", rows + heavy)  # the heavy person has 16 distinct rows
 
     def extract_rows():
         path = bounded_extract(settings.warehouse, get_dataset("vft_mottakere"))
@@ -191,7 +191,7 @@ def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
 
     before = extract_rows()
     newcomer = [(person(6_000), 1960, "M", "1106", code, rows[2][5], None, True) for code in (6, 26, 27, 28)] * 3
-    write_rows(settings.warehouse, "vft_mottakere", newcomer)
+    write_rows(settings, "vft_mottakere", newcomer)
     assert extract_rows() == before
 
 
@@ -200,7 +200,7 @@ def test_a_home_folder_with_a_quote_in_its_path_works(tmp_path):
     from kernel.config import Settings
 
     settings = Settings(home=tmp_path / "o'brien; drop" / "home").ensure()
-    write_rows(settings.warehouse, "vft_mottakere", vft_rows(40, seed=4))
+    write_rows(settings, "vft_mottakere", vft_rows(40, seed=4))
     pid = permit(settings, epsilon="1")
     result = query(settings, req(pid, by=("kjonn",)))
     assert len(result["rows"]) == 2 and result["epsilon_spent_exact"] == "1/10"

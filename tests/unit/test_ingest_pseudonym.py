@@ -7,6 +7,7 @@ warehouse for the fingerprint.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import multiprocessing
@@ -19,8 +20,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.config import Settings
-from kernel.errors import ConfigurationError
 from ingestion.pseudonym import (
     FINGERPRINT_DOMAIN,
     KEY_ENV,
@@ -33,6 +32,8 @@ from ingestion.pseudonym import (
     load_key,
 )
 from ingestion.testing import TEST_KEY_HEX, write_valid_extract
+from kernel.config import Settings
+from kernel.errors import ConfigurationError
 
 KEY = PseudonymKey(bytes.fromhex(TEST_KEY_HEX))
 
@@ -63,7 +64,7 @@ def test_fingerprint_is_a_keyed_hash_of_a_constant():
 
 
 def test_key_from_environment_wins(settings):
-    key = load_key(settings, {KEY_ENV: TEST_KEY_HEX})
+    key = load_key(dataclasses.replace(settings, pseudonym_key_hex=TEST_KEY_HEX))
     assert key.secret == bytes.fromhex(TEST_KEY_HEX)
     assert TEST_KEY_HEX not in repr(key)
 
@@ -80,7 +81,7 @@ def test_key_from_environment_wins(settings):
 ])
 def test_weak_keys_are_refused(settings, value, message):
     with pytest.raises(ConfigurationError, match=message):
-        load_key(settings, {KEY_ENV: value})
+        load_key(dataclasses.replace(settings, pseudonym_key_hex=value))
 
 
 def test_random_keys_are_never_called_weak():
@@ -93,17 +94,17 @@ def test_a_key_file_others_may_read_is_refused(settings, mode):
     path.write_text(TEST_KEY_HEX + "\n")
     path.chmod(mode)
     with pytest.raises(ConfigurationError, match=f"chmod 600 {path}"):
-        load_key(settings, {})
+        load_key(settings)
     path.chmod(0o600)
-    assert load_key(settings, {}) == KEY
+    assert load_key(settings) == KEY
 
 
 def test_key_file_and_demo_creation(settings):
     with pytest.raises(ConfigurationError, match="pseudonym.key"):
-        load_key(settings, {})
-    created = load_key(settings, {}, create=True)
+        load_key(settings)
+    created = load_key(settings, create=True)
     assert key_path(settings).stat().st_mode & 0o777 == 0o600
-    assert load_key(settings, {}) == created
+    assert load_key(settings) == created
     assert [p.name for p in settings.keys.iterdir()] == ["pseudonym.key"]  # no temporary file left
 
 
@@ -112,7 +113,7 @@ def _demo_key_worker(homes: list[str], barrier, results) -> None:
     for home in homes:
         barrier.wait()
         try:
-            results.put((home, load_key(Settings(home=Path(home)), {}, create=True).secret.hex()))
+            results.put((home, load_key(Settings(home=Path(home)), create=True).secret.hex()))
         except Exception as e:  # noqa: BLE001 - the test reports any failure
             results.put((home, f"failed: {e!r}"))
 
@@ -135,36 +136,36 @@ def test_concurrent_demo_key_creation_gives_everyone_the_same_key(tmp_path, proc
         assert keys == {Path(home, "keys", "pseudonym.key").read_text().strip()}, home
 
 
-def test_a_second_key_is_refused_after_the_first_load(run_cli, home, tmp_path, monkeypatch):
+def test_a_second_key_is_refused_after_the_first_load(run_cli, home, tmp_path):
     """Loading with another key would give every person a second person_id: exit 2, nothing loaded."""
     first, second = (write_valid_extract(tmp_path / f"{n}.csv", "kpr_kontakter", 3, start=s) for n, s in (("a", 0), ("b", 10)))
-    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)
-    assert run_cli("ingest", "kpr_kontakter", first, "--json").exit_code == 0
+    environ = {KEY_ENV: TEST_KEY_HEX}
+    assert run_cli("ingest", "kpr_kontakter", first, "--json", environ=environ).exit_code == 0
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
 
-    monkeypatch.setenv(KEY_ENV, secrets.token_hex(32))
-    refused = run_cli("ingest", "kpr_kontakter", second, "--json")
+    environ = {KEY_ENV: secrets.token_hex(32)}
+    refused = run_cli("ingest", "kpr_kontakter", second, "--json", environ=environ)
     assert refused.exit_code == 2
     assert "annen pseudonymiseringsnøkkel" in refused.stdout + refused.stderr
     assert KEY.fingerprint[:12] in refused.stdout + refused.stderr
 
-    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)  # the right key still loads
-    assert run_cli("ingest", "kpr_kontakter", second, "--json").exit_code == 0
+    environ = {KEY_ENV: TEST_KEY_HEX}  # the right key still loads
+    assert run_cli("ingest", "kpr_kontakter", second, "--json", environ=environ).exit_code == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.kpr_kontakter").fetchone() == (6,)
         assert con.execute("select count(*) from ingest.key_fingerprint").fetchone() == (1,)
 
 
-def test_the_fingerprint_is_recorded_only_with_a_load(run_cli, home, tmp_path, monkeypatch):
+def test_the_fingerprint_is_recorded_only_with_a_load(run_cli, home, tmp_path):
     """A first run whose file is rejected leaves no fingerprint, so it binds the warehouse to nothing."""
     bad = tmp_path / "bad.csv"
     bad.write_text("not;the;header\n")
-    monkeypatch.setenv(KEY_ENV, secrets.token_hex(32))
-    assert run_cli("ingest", "kpr_kontakter", bad, "--json").exit_code == 2
-    monkeypatch.setenv(KEY_ENV, TEST_KEY_HEX)
+    environ = {KEY_ENV: secrets.token_hex(32)}
+    assert run_cli("ingest", "kpr_kontakter", bad, "--json", environ=environ).exit_code == 2
+    environ = {KEY_ENV: TEST_KEY_HEX}
     good = write_valid_extract(tmp_path / "good.csv", "kpr_kontakter", 2)
-    assert run_cli("ingest", "kpr_kontakter", good, "--json").exit_code == 0
+    assert run_cli("ingest", "kpr_kontakter", good, "--json", environ=environ).exit_code == 0
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
