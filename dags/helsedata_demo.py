@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from helsedata_common import DEFAULT_ARGS, LANDING_ASSETS, START_DATE, TAGS
+from helsedata.airflow_dags import DEFAULT_ARGS, LANDING_ASSETS, START_DATE, TAGS
 
 
 @dag(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from helsedata_common import DEFAULT_ARGS, LANDING_ASSETS, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, LANDING_ASSETS, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
 from ingestion.sources import SOURCES
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from airflow.sdk import AssetAny, dag, task
 
-from helsedata_common import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
 
 
 @dag(

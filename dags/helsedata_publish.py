@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from helsedata_common import DEFAULT_ARGS, PUBLIC_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, PUBLIC_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
 
 
 @dag(

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from helsedata_common import DEFAULT_ARGS, MARTS_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, MARTS_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
 
 
 @dag(

@@ -1,8 +1,10 @@
 """What every Helsedata DAG shares: assets, retries, timeouts and the warehouse pool.
 
-Not a DAG itself. The DAG files in this folder import it (Airflow puts the DAG folder on
-``sys.path``). Asset names come from :mod:`helsedata.pipeline`, so the CLI, the docs and the DAGs
-speak of the same data.
+The DAG files in ``dags/`` import it from the package, not from the DAG folder: Airflow does not
+put the DAG folder on ``sys.path`` in every process that parses DAGs (``airflow dags list --local``
+does not), so a helper module next to the DAGs fails to import there. Only this module and the
+DAG files import Airflow. Asset names come from :mod:`helsedata.pipeline`, so the CLI, the docs
+and the DAGs speak of the same data.
 """
 
 from __future__ import annotations
