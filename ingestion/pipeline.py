@@ -60,7 +60,7 @@ STATUSES = ("loaded", "skipped_duplicate", "rejected")
 
 @dataclass
 class IngestResult:
-    """What happened to one file — the JSON object ``helsedata ingest --json`` prints (design §6)."""
+    """What happened to one file — the JSON object ``helsedata ingest --json`` prints (docs/ingestion.md)."""
 
     file: str
     source: str

@@ -1,4 +1,4 @@
-"""The four extract formats (design §2) and the raw tables they load into.
+"""The four extract formats (docs/ingestion.md) and the raw tables they load into.
 
 This module is the single definition of each source: the header an extract must have, how each
 column is typed, which code list it must belong to, and the shape of its ``raw.*`` table. The

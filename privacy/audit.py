@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit log of the analysis room (design §5).
+"""Append-only, hash-chained audit log of the analysis room (docs/analysis-room.md, "What is logged").
 
 Every application, review, revocation, query (with its ε cost), preview, refusal and export is
 one entry in ``audit_log`` in the room's SQLite database. An entry is::

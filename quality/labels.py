@@ -1,4 +1,4 @@
-"""Quality labels: bronze / silver / gold / platinum, by written rules (design §4).
+"""Quality labels: bronze / silver / gold / platinum, by written rules (docs/quality.md, "Labels").
 
 In the spirit of the EHDS data quality and utility label (Regulation (EU) 2025/327, Art. 78) and
 graded the way HDR UK's Data Utility Framework grades datasets. A label is computed per dataset and

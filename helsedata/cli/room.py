@@ -1,4 +1,4 @@
-"""`helsedata room`: the secure analysis room (design §5, §6). Logic lives in :mod:`privacy.room`."""
+"""`helsedata room`: the secure analysis room (docs/analysis-room.md). Logic lives in :mod:`privacy.room`."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ ingestion, runs :func:`helsedata.build.build` (seeds, models, data tests and uni
 warehouse (a lock file in the shared base temp folder), because a dbt build is the expensive part.
 
 The generator is calibrated so that welfare-technology recipients at scale ``s`` are
-``s ×`` the published national series; the marts must reproduce it (design §3).
+``s ×`` the published national series; the marts must reproduce it (docs/indicators.md).
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def test_cli_build_failure_exits_1_with_json_error(run_cli, home):
 
 
 def test_seed_definitions_are_complete():
-    """Every indicator has the fields design §3 asks for; targets have a year."""
+    """Every indicator has the fields docs/indicators.md describes; targets have a year."""
     path = Path(__file__).resolve().parents[2] / "dbt_project/seeds/indicators/indicator_definitions.csv"
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
