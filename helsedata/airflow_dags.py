@@ -13,7 +13,11 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.definitions.retry_policy import (
+    ExceptionRetryPolicy,
+    RetryAction,
+    RetryRule,
+)
 
 from helsedata import pipeline
 from helsedata.errors import HelsedataError

@@ -18,12 +18,11 @@ test and as a GX check in :mod:`quality.specs`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pytest
 
-from helsedata.config import DBT_PROJECT_DIR
+from quality.catalogue import parsed_project_manifest
 from quality.specs import MART_SPECS
 
 pytestmark = pytest.mark.slow
@@ -36,15 +35,9 @@ COMBINATION_TEST = "unique_combination"
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
-    from dbt.cli.main import dbtRunner
-
-    target = tmp_path_factory.mktemp("dbt-parse")
-    outcome = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                                  "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
-                                  "--log-path", str(target)])
-    assert outcome.success, outcome.exception
-    return json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+def manifest() -> dict:
+    """The manifest of a real ``dbt parse`` of the project (what lineage uses before a build)."""
+    return parsed_project_manifest()
 
 
 def _models(manifest: dict) -> dict[str, dict]:
