@@ -223,6 +223,21 @@ def test_build_names_the_failing_test_and_why(settings):
         assert con.execute("select count(*) from raw.registry_reporting").fetchone() == (1,)
 
 
+def test_the_grain_test_fails_on_a_duplicated_or_null_key(settings):
+    """unique_combination is a primary key: no two rows share it, and no part of it is null."""
+    from helsedata.build import BuildFailure, build
+
+    row = {"register": "NPR", "rapporteringsenhet": "974589095", "periode": "2024-01", "forventet": 10,
+           "mottatt": 5, "mottatt_digitalt": 5, "mottatt_innen_frist": 5}
+    _raw_rows(settings, "raw.registry_reporting", [{**row, "_line_number": 2}, {**row, "_line_number": 2},
+                                                   {**row, "_line_number": None}])
+    with pytest.raises(BuildFailure) as failure:
+        build(settings, select=["codelist_register", "stg_registry__reporting"], progress=False)
+    assert [n.name for n in failure.value.result.failed] == [
+        "unique_combination_stg_registry__reporting__file_sha256___line_number"]
+    assert "Got 2 results" in str(failure.value)  # the duplicated key and the null one
+
+
 def test_cli_build_json_on_an_empty_warehouse(run_cli, home):
     """A full build before any ingestion: every table is created empty, every test passes."""
     result = run_cli("build", "--json")
