@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from helsedata_common import DEFAULT_ARGS, LANDING_ASSETS, START_DATE, TAGS
+from helsedata.airflow_dags import DEFAULT_ARGS, LANDING_ASSETS, START_DATE, TAGS, task_settings
 
 
 @dag(
@@ -31,10 +31,9 @@ def demo_data():
     @task(outlets=list(LANDING_ASSETS.values()))
     def generate(params: dict | None = None) -> dict[str, list[str]]:
         """Write the demo extracts into the landing folders and return them per source."""
-        from kernel.config import Settings
         from helsedata.pipeline import demo_to_landing
 
-        files = demo_to_landing(Settings.from_environ(), float(params["scale"]), int(params["seed"]))
+        files = demo_to_landing(task_settings(), float(params["scale"]), int(params["seed"]))
         return {source: [str(path) for path in paths] for source, paths in files.items()}
 
     generate()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from helsedata_common import DEFAULT_ARGS, LANDING_ASSETS, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, LANDING_ASSETS, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL, task_settings
 from kernel.sources import SOURCES
 
 
@@ -43,20 +43,18 @@ def ingestion_dag(source: str):
         @task.short_circuit(pool=WAREHOUSE_POOL)
         def find_new_files() -> list[str]:
             """Extract files not loaded yet (by sha256); none → skip the rest of the run."""
-            from kernel.config import Settings
             from helsedata.pipeline import landing_files
 
-            return [str(path) for path in landing_files(Settings.from_environ(), source)]
+            return [str(path) for path in landing_files(task_settings(), source)]
 
         @task(pool=WAREHOUSE_POOL, outlets=[RAW_ASSETS[source]])
         def ingest(paths: list[str]) -> list[dict]:
             """Validate, pseudonymise and load the files; one result per file (as ``ingest --json``)."""
             from pathlib import Path
 
-            from kernel.config import Settings
             from ingestion import ingest_files
 
-            results = ingest_files(Settings.from_environ(), source, [Path(p) for p in paths], progress=False)
+            results = ingest_files(task_settings(), source, [Path(p) for p in paths], progress=False)
             return [result.to_json() for result in results]
 
         @task(retries=0)

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from airflow.sdk import AssetAny, dag, task
 
-from helsedata_common import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, MARTS_ASSET, RAW_ASSETS, START_DATE, TAGS, WAREHOUSE_POOL, task_settings
 
 
 @dag(
@@ -31,9 +31,8 @@ def build_marts():
     def dbt_build() -> None:
         """``dbt build``: models and tests, staging → intermediate → marts."""
         from helsedata.build import build
-        from kernel.config import Settings
 
-        build(Settings.from_environ(), progress=False)
+        build(task_settings(), progress=False)
 
     dbt_build()
 

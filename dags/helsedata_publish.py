@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from helsedata_common import DEFAULT_ARGS, PUBLIC_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, PUBLIC_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL, task_settings
 
 
 @dag(
@@ -27,10 +27,9 @@ def publish():
     @task(pool=WAREHOUSE_POOL, outlets=[PUBLIC_ASSET])
     def publish_tables_and_report() -> None:
         """Disclosure-controlled public tables, HTML report, Superset refresh."""
-        from kernel.config import Settings
         from helsedata.publish import publish as publish_step
 
-        publish_step(Settings.from_environ())
+        publish_step(task_settings())
 
     publish_tables_and_report()
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from helsedata_common import DEFAULT_ARGS, MARTS_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL
+from helsedata.airflow_dags import DEFAULT_ARGS, MARTS_ASSET, QUALITY_ASSET, START_DATE, TAGS, WAREHOUSE_POOL, task_settings
 
 
 @dag(
@@ -33,26 +33,23 @@ def quality_gate():
     @task(pool=WAREHOUSE_POOL)
     def run_checks() -> None:
         """GX suites on raw tables and marts → quality.results, quality.labels."""
-        from kernel.config import Settings
         from quality import run_quality
 
-        run_quality(Settings.from_environ())
+        run_quality(task_settings())
 
     @task(pool=WAREHOUSE_POOL, execution_timeout=timedelta(hours=1))
     def refresh_labels() -> None:
         """dbt: the marts' input_quality_label from the newest quality.labels."""
         from helsedata.build import refresh_quality_labels
-        from kernel.config import Settings
 
-        refresh_quality_labels(Settings.from_environ(), progress=False)
+        refresh_quality_labels(task_settings(), progress=False)
 
     @task(pool=WAREHOUSE_POOL, outlets=[QUALITY_ASSET])
     def gate() -> None:
         """Fail when a critical check failed; passing lets publication run."""
-        from kernel.config import Settings
         from quality import gate as quality_gate_step
 
-        quality_gate_step(Settings.from_environ())
+        quality_gate_step(task_settings())
 
     run_checks() >> refresh_labels() >> gate()
 

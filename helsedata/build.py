@@ -1,4 +1,4 @@
-"""The build step: ``dbt build`` of the indicator marts, in-process (design §1, §3).
+"""The build step: ``dbt build`` of the indicator marts, in-process (docs/indicators.md, "Running it").
 
 :func:`build` is what ``helsedata build``, ``helsedata run`` and the Airflow DAG ``build_marts``
 call. It

@@ -125,7 +125,7 @@ def ingest_landing(settings: Settings, source: str, *, demo: bool = False, progr
 
 
 def result_json(result: Any) -> dict[str, Any]:
-    """One ingestion result as the JSON object of ``helsedata ingest --json`` (design §6)."""
+    """One ingestion result as the JSON object of ``helsedata ingest --json`` (docs/ingestion.md)."""
     return dict(result) if isinstance(result, Mapping) else result.to_json()
 
 

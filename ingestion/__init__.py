@@ -1,4 +1,4 @@
-"""Ingestion: parse → validate → pseudonymise → quarantine → load ``raw.*`` (design §1).
+"""Ingestion: parse → validate → pseudonymise → quarantine → load ``raw.*`` (docs/ingestion.md).
 
 Public API (the CLI and the Airflow DAGs both call it):
 

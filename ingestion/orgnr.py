@@ -3,7 +3,7 @@
 Nine digits; the ninth is a mod-11 check digit over the first eight with weights
 3 2 7 6 5 4 3 2. A remainder that would give check digit 10 makes the eight digits unusable
 (no number is issued with them). Registry reporting units that are not kommuner are
-identified this way (design §2, ``registry_reporting.rapporteringsenhet``).
+identified this way (docs/ingestion.md, ``registry_reporting.rapporteringsenhet``).
 
 >>> is_valid("974760673")   # Brønnøysundregistrene
 True

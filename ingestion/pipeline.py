@@ -63,7 +63,7 @@ class WarehouseBusy(RefusedError):
 
 @dataclass
 class IngestResult:
-    """What happened to one file — the JSON object ``helsedata ingest --json`` prints (design §6)."""
+    """What happened to one file — the JSON object ``helsedata ingest --json`` prints (docs/ingestion.md)."""
 
     file: str
     source: str

@@ -110,10 +110,6 @@ def valid_kommunenummer(on: dt.date) -> frozenset[str]:
     return versions()[version_index(on)].codes
 
 
-def is_valid_on(kommunenummer: str, on: dt.date) -> bool:
-    return kommunenummer in valid_kommunenummer(on)
-
-
 def kommune_validity() -> list[KommuneValidity]:
     """Every (kommunenummer, valid_from, valid_to) interval, sorted; ``valid_to`` is exclusive.
 

@@ -1,4 +1,4 @@
-"""Append-only, keyed, hash-chained audit log of the analysis room (design §5), and its replay.
+"""Append-only, keyed, hash-chained audit log of the analysis room (docs/analysis-room.md), and its replay.
 
 Every application, review, revocation, query (with its exact ε cost), preview, refusal and export
 is one entry in ``audit_log`` in the room's SQLite database. An entry is::

@@ -5,7 +5,7 @@ SQLite as numerator/denominator integer *strings* (so no 64-bit overflow and no 
 Users write ε as a decimal (``0.1``, ``1e-3``) or a fraction (``1/3``); ``0.1`` is exactly 1/10,
 so ten charges of 0.1 spend a budget of 1 exactly, and three of 1/3 do too.
 
-Budget rule (design §5): a charge is committed — in the same ``BEGIN IMMEDIATE`` transaction as its
+Budget rule (docs/analysis-room.md): a charge is committed — in the same ``BEGIN IMMEDIATE`` transaction as its
 audit entry, which writes it (:func:`privacy.state.apply_change`) — only if ``spent + ε ≤ budget``, and before any result is released. Charges are never
 refunded, edited or deleted (triggers in :mod:`privacy.state` enforce append-only).
 """

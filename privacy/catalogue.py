@@ -88,7 +88,7 @@ class Dataset:
         return name
 
     def public(self) -> dict:
-        """The catalogue entry shown to researchers (design §6 shape)."""
+        """The catalogue entry shown to researchers (the shape of ``room datasets --json``, docs/analysis-room.md)."""
         return {
             "name": self.name,
             "description": self.description,

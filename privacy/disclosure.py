@@ -1,4 +1,4 @@
-"""Statistical disclosure control for the published tables (design §5, "Published tables").
+"""Statistical disclosure control for the published tables (docs/publishing.md, "Disclosure rules").
 
 The rules, and why they are what they are, are written down in ``docs/publishing.md``
 (section "Disclosure rules"); this module is the only place they are implemented. In short:

@@ -1,4 +1,4 @@
-"""The secure analysis room (design §5, §6): applications, permits, ledger-charged DP queries.
+"""The secure analysis room (docs/analysis-room.md): applications, permits, ledger-charged DP queries.
 
 Public entry points, used by ``helsedata room`` and the build step:
 
@@ -285,7 +285,7 @@ def _budget_fields(name: str, value: Fraction) -> dict:
 
 
 def datasets() -> list[dict]:
-    """The catalogue (design §6 shape)."""
+    """The catalogue (the shape of ``room datasets --json``, docs/analysis-room.md)."""
     return catalogue()
 
 

@@ -1,7 +1,9 @@
-"""What the dbt catalogue says about a dataset: documentation completeness and lineage.
+"""What the dbt catalogue says about a dataset: documentation completeness, lineage, freshness.
 
-Read from ``dbt_project/target/manifest.json`` when dbt has compiled the project, otherwise from
-the project's YAML files (documentation) and a static map (lineage, :data:`STATIC_DOWNSTREAM`).
+Read from dbt's manifest, which ``helsedata build`` leaves in ``$HELSEDATA_HOME/dbt/target/``
+(:func:`manifest_path`). Lineage always comes from a manifest: without a build, the project is
+parsed (``dbt parse``) to get one, so there is no hand-kept copy of the DAG. Documentation falls
+back to the project's YAML files.
 """
 
 from __future__ import annotations
@@ -14,22 +16,52 @@ from pathlib import Path
 
 from kernel.config import DBT_PROJECT_DIR, Settings
 
+#: The YAML that declares the raw sources and their freshness rule.
+SOURCES_YAML = DBT_PROJECT_DIR / "models" / "staging" / "__sources.yml"
+
+
 def manifest_path(settings: Settings) -> Path:
     """Where ``helsedata build`` leaves dbt's manifest for this platform instance."""
     return settings.dbt_target / "manifest.json"
 
 
-#: Lineage when there is no dbt manifest: dataset → datasets built from it (transitively closed
-#: by :func:`downstream`). Mirrors dbt_project/models and the seed indicator_inputs.
-STATIC_DOWNSTREAM: dict[str, tuple[str, ...]] = {
-    "raw.kpr_kontakter": ("marts.mart_indicator_values",),
-    "raw.kpr_tjenester": ("marts.mart_indicator_values",),
-    "raw.vft_mottakere": ("marts.mart_indicator_values",),
-    "raw.registry_reporting": ("marts.mart_registry_reporting_coverage", "marts.mart_indicator_values"),
-    "marts.mart_indicator_values": ("marts.mart_indicator_status",),
-    "marts.mart_registry_reporting_coverage": (),
-    "marts.mart_indicator_status": (),
-}
+def raw_freshness_warn_days(sources_yaml: Path = SOURCES_YAML) -> int:
+    """Days after which a raw load is late: the ``warn_after`` of the ``raw`` source's freshness.
+
+    Written once, in dbt's source YAML; the quality labels use the same limit for timeliness.
+
+    >>> raw_freshness_warn_days()
+    35
+    """
+    import yaml
+
+    doc = yaml.safe_load(sources_yaml.read_text(encoding="utf-8"))
+    raw = next(s for s in doc["sources"] if s["name"] == "raw")
+    warn_after = raw["config"]["freshness"]["warn_after"]
+    if warn_after.get("period") != "day":
+        raise ValueError(f"{sources_yaml}: the raw freshness warn_after must be in days, not {warn_after}")
+    return int(warn_after["count"])
+
+
+@cache
+def parsed_project_manifest(project_dir: Path = DBT_PROJECT_DIR) -> dict:
+    """dbt's manifest of the project as it is on disk (``dbt parse`` into a temporary folder).
+
+    For lineage before any build; a parse takes seconds and touches no warehouse.
+    """
+    import tempfile
+
+    from dbt.cli.main import dbtRunner
+
+    from kernel.errors import PipelineFailure
+
+    with tempfile.TemporaryDirectory(prefix="helsedata-dbt-parse-") as tmp:
+        outcome = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(project_dir),
+                                      "--profiles-dir", str(project_dir), "--target-path", tmp,
+                                      "--log-path", tmp])
+        if not outcome.success:
+            raise PipelineFailure(f"dbt could not parse {project_dir}: {outcome.exception}")
+        return json.loads((Path(tmp) / "manifest.json").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -122,16 +154,18 @@ def documentation(dataset: str, actual_columns: Iterable[str], manifest: dict | 
 
 
 def downstream(dataset: str, manifest: dict | None = None) -> list[str]:
-    """Every dataset built (directly or not) from ``dataset``: from dbt lineage, else the static map."""
+    """Every dataset built (directly or not) from ``dataset``, by dbt's lineage.
+
+    ``manifest`` is the one the last build left; without it the project is parsed.
+    """
+    if manifest is None:
+        manifest = parsed_project_manifest()
+    nodes = _manifest_nodes(manifest)
     children: dict[str, set[str]] = {}
-    if manifest is not None and manifest.get("child_map"):
-        nodes = _manifest_nodes(manifest)
-        for uid, kids in manifest["child_map"].items():
-            if uid in nodes and (rel := _relation(nodes[uid])):
-                children.setdefault(rel, set()).update(
-                    r for k in kids if k in nodes and (r := _relation(nodes[k])))
-    else:
-        children = {k: set(v) for k, v in STATIC_DOWNSTREAM.items()}
+    for uid, kids in manifest.get("child_map", {}).items():
+        if uid in nodes and (rel := _relation(nodes[uid])):
+            children.setdefault(rel, set()).update(
+                r for k in kids if k in nodes and (r := _relation(nodes[k])))
     seen: list[str] = []
     stack = sorted(children.get(dataset, ()))
     while stack:

@@ -2,7 +2,7 @@
 
 :func:`gate` reads the latest quality run from the warehouse (running one first if there is none),
 finds datasets with failing critical checks, and expands each to its downstream datasets (dbt
-lineage from ``target/manifest.json``, else :data:`quality.catalogue.STATIC_DOWNSTREAM`). If
+lineage from dbt's manifest, :func:`quality.catalogue.downstream`). If
 anything is blocked it raises :class:`~kernel.errors.PipelineFailure` naming the dataset, the
 check and the failing share — unless the caller overrides the gate with an explicit reason, which
 is written to the hash-chained audit log (:func:`privacy.audit.record`).

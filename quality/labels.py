@@ -1,4 +1,4 @@
-"""Quality labels: bronze / silver / gold / platinum, by written rules (design §4).
+"""Quality labels: bronze / silver / gold / platinum, by written rules (docs/quality.md, "Labels").
 
 In the spirit of the EHDS data quality and utility label (Regulation (EU) 2025/327, Art. 78) and
 graded the way HDR UK's Data Utility Framework grades datasets. A label is computed per dataset and
@@ -20,7 +20,9 @@ platinum   documentation 100 %; checks cover all three Kahn categories (conforma
            completeness, plausibility)
 =========  ==================================================================================
 
-The 35 days match dbt's source-freshness ``warn_after`` for raw tables (monthly extracts).
+The labels and their order come from the dbt seed ``codelist_quality_label`` (dbt ranks an
+indicator's inputs by it too), and the 35 days are dbt's source-freshness ``warn_after`` for raw
+tables (monthly extracts); both are written only there.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kernel.codelists import read_seed
+from quality.catalogue import raw_freshness_warn_days
 from quality.specs import CATEGORIES
 
-LABELS = ("bronze", "silver", "gold", "platinum")
+#: Worst first: ("bronze", "silver", "gold", "platinum").
+LABELS = tuple(r["label"] for r in sorted(read_seed("codelist_quality_label"), key=lambda r: int(r["rank"])))
 SILVER_MIN_DOCUMENTATION = 0.5
 GOLD_MIN_DOCUMENTATION = 0.8
 PLATINUM_MIN_DOCUMENTATION = 1.0
-GOLD_MAX_AGE_DAYS = 35.0
+GOLD_MAX_AGE_DAYS = float(raw_freshness_warn_days())
 
 
 @dataclass(frozen=True)

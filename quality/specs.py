@@ -9,8 +9,9 @@ percent of rows, as DQD does; GX's ``mostly = 1 - threshold/100``).
 
 Raw datasets are derived from :mod:`kernel.sources` (columns, types, required columns and code
 lists are declared there once) plus the few facts below that sources.py does not hold (business
-keys, grouping for the period comparison). Marts are declared here as literal data. Nothing else
-in the package names a column: :func:`quality.suites.build_suite` turns any spec into a GX suite.
+keys, grouping for the period comparison). Marts are declared here as literal data, only with the
+checks GX owns (dbt's tests own the rest; see the marts section). Nothing else in the package names
+a column: :func:`quality.suites.build_suite` turns any spec into a GX suite.
 """
 
 from __future__ import annotations
@@ -268,9 +269,15 @@ def kommune_crosswalk_values() -> str:
 
 
 # --------------------------------------------------------------------------- marts
+#
+# One owner per invariant (docs/quality.md, "Who checks the marts"). dbt owns what the model
+# promises by construction and checks on every build: the grain (unique_combination), not-null
+# columns, column types (enforced contract), references to seeds and models (relationships) and
+# singular tests across models. GX owns the checks of the values in a mart's own rows: allowed
+# values written as a list, ranges, identities between columns, row count and the share of
+# missing values. tests/integration/test_dbt_project_rules.py fails when an invariant is declared
+# in both places.
 
-INDICATOR_VALUE_KEY = ["indicator_id", "period_type", "period", "geo_level", "geo_code", "breakdown", "breakdown_code"]
-INPUT_QUALITY_LABELS = ["bronze", "silver", "gold", "platinum", "unrated"]
 INDICATOR_STATUSES = ["green", "yellow", "red", "no_target", "no_data"]
 #: Units of mart_indicator_values whose value is a share in [0, 1].
 SHARE_UNITS = ["andel"]
@@ -286,32 +293,30 @@ MART_SPECS: tuple[DatasetSpec, ...] = (
         exact_columns=False,
         example_columns=("indicator_id", "period", "geo_level", "geo_code"),
         checks=(
-            Check("required_columns", "schema_contains", "conformance", "verification", asset="schema",
-                  description="The documented columns exist with their types."),
             Check("not_empty", "row_count_at_least", "completeness", "verification", args={"min_value": 1}),
-            Check("key_unique", "unique", "conformance", "verification", args={"columns": INDICATOR_VALUE_KEY},
-                  description="One row per indicator, period, geography and breakdown."),
-            Check("indicator_id_not_null", "not_null", "completeness", "verification", args={"column": "indicator_id"}),
-            Check("period_not_null", "not_null", "completeness", "verification", args={"column": "period"}),
-            Check("geo_code_not_null", "not_null", "completeness", "verification", args={"column": "geo_code"}),
             Check("value_not_null", "not_null", "completeness", "verification", severity="warning", threshold=5.0,
                   args={"column": "value"}, description="At most 5 % of values are missing."),
+            Check("period_type_in_set", "in_set", "conformance", "verification",
+                  args={"column": "period_type", "value_set": ["year", "month"]}),
             Check("geo_level_in_set", "in_set", "conformance", "verification",
                   args={"column": "geo_level", "value_set": ["nasjonal", "fylke", "kommune"]}),
-            Check("input_quality_label_in_set", "in_set", "conformance", "verification",
-                  args={"column": "input_quality_label", "value_set": INPUT_QUALITY_LABELS}),
+            Check("breakdown_in_set", "in_set", "conformance", "verification",
+                  args={"column": "breakdown", "value_set": ["total", "tjenestetype", "register"]}),
+            Check("not_suppressed", "rows", "conformance", "verification",
+                  args={"where": "suppressed", "columns": ["indicator_id", "period", "geo_code", "suppressed"]},
+                  description="Nothing is suppressed in the mart; disclosure control happens at publication."),
             Check("share_values_within_0_1", "rows", "plausibility", "verification",
                   args={"where": f"unit in ({', '.join(repr(u) for u in SHARE_UNITS)}) and (value < 0 or value > 1)",
                         "columns": ["indicator_id", "period", "geo_code", "value"]},
                   description="Indicators measured as a share have values in [0, 1]."),
             Check("numerator_not_above_denominator", "rows", "plausibility", "verification",
-                  args={"where": f"unit in ({', '.join(repr(u) for u in SHARE_UNITS)}) and numerator > denominator",
+                  args={"where": "numerator > denominator",
                         "columns": ["indicator_id", "period", "geo_code", "numerator", "denominator"]},
-                  description="For shares, numerator ≤ denominator."),
+                  description="Where both are known, numerator ≤ denominator."),
             Check("counts_not_negative", "rows", "plausibility", "verification",
-                  args={"where": "numerator < 0 or denominator < 0 or (unit <> 'andel' and value < 0)",
+                  args={"where": "numerator < 0 or denominator < 0 or value < 0",
                         "columns": ["indicator_id", "period", "geo_code", "numerator", "denominator", "value"]},
-                  description="Counts and rates are not negative."),
+                  description="Counts, shares, rates and medians are not negative."),
         ),
     ),
     DatasetSpec(
@@ -322,12 +327,13 @@ MART_SPECS: tuple[DatasetSpec, ...] = (
         exact_columns=False,
         example_columns=("indicator_id", "breakdown_code"),
         checks=(
-            Check("required_columns", "schema_contains", "conformance", "verification", asset="schema"),
             Check("not_empty", "row_count_at_least", "completeness", "verification", args={"min_value": 1}),
-            Check("key_unique", "unique", "conformance", "verification", args={"columns": ["indicator_id", "breakdown_code"]}),
             Check("status_in_set", "in_set", "conformance", "verification",
                   args={"column": "status", "value_set": INDICATOR_STATUSES}),
-            Check("status_not_null", "not_null", "completeness", "verification", args={"column": "status"}),
+            Check("target_has_year", "rows", "completeness", "verification",
+                  args={"where": "target is not null and target_year is null",
+                        "columns": ["indicator_id", "target", "target_year"]},
+                  description="A target says which year it is for."),
             Check("status_consistent_with_value", "rows", "plausibility", "verification",
                   args={"where": "(status = 'no_data') <> (latest_value is null and target is not null)",
                         "columns": ["indicator_id", "status", "latest_value", "target"]},
@@ -345,22 +351,21 @@ MART_SPECS: tuple[DatasetSpec, ...] = (
         example_columns=("register", "rapporteringsenhet", "periode"),
         data_date="periode",
         checks=(
-            Check("required_columns", "schema_contains", "conformance", "verification", asset="schema"),
             Check("not_empty", "row_count_at_least", "completeness", "verification", args={"min_value": 1}),
-            Check("key_unique", "unique", "conformance", "verification",
-                  args={"columns": ["register", "rapporteringsenhet", "periode"]}),
-            Check("register_in_codelist", "in_set", "conformance", "validation",
-                  args={"column": "register", "value_set": sorted(codelists.codes("codelist_register", "register"))}),
+            Check("rolling_window_1_to_12_months", "between", "conformance", "verification",
+                  args={"column": "months_in_rolling_window", "min_value": 1, "max_value": 12},
+                  description="The rolling coverage covers 1 to 12 months."),
             *(Check(f"{share}_within_0_1", "between", "plausibility", "verification",
                     args={"column": share, "min_value": 0, "max_value": 1})
-              for share in ("coverage", "digital_share", "on_time_share")),
+              for share in ("coverage", "digital_share", "on_time_share", "coverage_rolling_12m")),
             Check("coverage_consistent_with_components", "rows", "plausibility", "verification",
                   args={"where": "forventet > 0 and (coverage is null or abs(coverage - least(mottatt, forventet)"
                                  f" / forventet) > {RATIO_TOLERANCE})",
                         "columns": ["register", "rapporteringsenhet", "periode", "forventet", "mottatt", "coverage"]},
                   description="coverage = min(mottatt, forventet) / forventet (received, capped at expected)."),
-            Check("mottatt_digitalt_within_mottatt", "a_ge_b", "plausibility", "verification",
-                  args={"column_a": "mottatt", "column_b": "mottatt_digitalt"}),
+            *(Check(f"{part}_within_mottatt", "a_ge_b", "plausibility", "verification",
+                    args={"column_a": "mottatt", "column_b": part})
+              for part in ("mottatt_digitalt", "mottatt_innen_frist")),
         ),
     ),
 )

@@ -97,13 +97,13 @@ def _build_marts(con) -> None:
                133731.0, null, 133731.0, 'personer', 'gold', false""")
     con.execute("""create table marts.mart_indicator_status as
         select 'andel_digitale_konsultasjoner' as indicator_id, 'alle' as breakdown_code, 0.25 as latest_value,
-               0.3 as target, 'yellow' as status
-        union all select 'vft_mottakere', 'alle', 133731.0, null, 'no_target'""")
+               0.3 as target, 2026 as target_year, 'yellow' as status
+        union all select 'vft_mottakere', 'alle', 133731.0, null, null, 'no_target'""")
     con.execute("""create table marts.mart_registry_reporting_coverage as
         select 'KPR' as register, k as rapporteringsenhet, '2024-12' as periode, cast(100 as bigint) as forventet,
                cast(95 as bigint) as mottatt, cast(90 as bigint) as mottatt_digitalt,
                cast(80 as bigint) as mottatt_innen_frist, 0.95 as coverage, 90 / 95 as digital_share,
-               80 / 95 as on_time_share
+               80 / 95 as on_time_share, 0.95 as coverage_rolling_12m, 12 as months_in_rolling_window
         from (select unnest(['0301', '1103']) as k)""")
 
 

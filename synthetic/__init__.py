@@ -1,4 +1,4 @@
-"""Synthetic extracts for all four sources of design §2 (demo data; never real people).
+"""Synthetic extracts for all four sources (docs/demo-data.md; demo data, never real people).
 
 ``generate(out_dir, scale, seed)`` writes ``out_dir/<source>/<source>_<year>.csv`` for 2017–2024
 and ``out_dir/manifest.json``. The same seed and scale give byte-identical files. Scale 1 is the

@@ -1,4 +1,4 @@
-"""The ``helsedata`` command line (design §6).
+"""The ``helsedata`` command line (README.md, "Using it").
 
 Each command lives in its own module of this package and is loaded only when it is run, so
 ``helsedata --help`` stays fast and one command's heavy imports (Airflow, GX, OpenDP) never slow

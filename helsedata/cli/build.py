@@ -1,4 +1,4 @@
-"""``helsedata build``: dbt build of the indicator marts (design §3, §6)."""
+"""``helsedata build``: dbt build of the indicator marts (docs/indicators.md)."""
 
 from __future__ import annotations
 

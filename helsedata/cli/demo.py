@@ -1,4 +1,4 @@
-"""`helsedata demo-data --out DIR [--scale F] [--seed N]` — synthetic extracts (design §6)."""
+"""`helsedata demo-data --out DIR [--scale F] [--seed N]` — synthetic extracts (docs/demo-data.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from helsedata.cli import emit, json_option
               help="Show a progress bar on stderr.")
 @json_option
 def demo_data(out_dir: Path, scale: float, seed: int, progress: bool, as_json: bool) -> None:
-    """Write synthetic extracts for all four sources (design §2), 2017–2024.
+    """Write synthetic extracts for all four sources (docs/ingestion.md), 2017–2024.
 
     Only synthetic identity numbers (month + 80, some D-numbers) are used: no real person is in
     the data. Welfare-technology recipients and care recipients are calibrated to

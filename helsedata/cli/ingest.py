@@ -1,4 +1,4 @@
-"""`helsedata ingest SOURCE FILE...` — validate, pseudonymise and load extract files (design §6)."""
+"""`helsedata ingest SOURCE FILE...` — validate, pseudonymise and load extract files (docs/ingestion.md)."""
 
 from __future__ import annotations
 

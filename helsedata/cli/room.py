@@ -1,6 +1,6 @@
-"""`helsedata room`: the secure analysis room (design §5, §6). Logic lives in :mod:`privacy.room`.
+"""`helsedata room`: the secure analysis room (docs/analysis-room.md). Logic lives in :mod:`privacy.room`.
 
-``--json`` prints the design §6 shapes unchanged; without it every command prints bokmål text with
+``--json`` prints the shapes of docs/analysis-room.md unchanged; without it every command prints bokmål text with
 Norwegian number and date formats ("1 234", "45,3", "30.06.2027"): counts as integers, means with
 one decimal, accuracy rounded ("± 12"), exact ε as fractions, and no Python reprs.
 """

@@ -1,4 +1,4 @@
-"""`helsedata ingest` end to end through the real CLI: JSON shape (design §6) and exit codes."""
+"""`helsedata ingest` end to end through the real CLI: JSON shape (docs/ingestion.md) and exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`helsedata room ...` end to end: JSON shapes and exit codes (design §6)."""
+"""`helsedata room ...` end to end: JSON shapes and exit codes (docs/analysis-room.md)."""
 
 import re
 import sqlite3

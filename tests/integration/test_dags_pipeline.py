@@ -5,6 +5,7 @@ Needs DuckDB (a ``tmp_path`` warehouse) and ingestion, no Airflow.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -17,11 +18,12 @@ SOURCE = "kpr_tjenester"
 
 
 @pytest.fixture
-def key(monkeypatch):
-    monkeypatch.setenv("HELSEDATA_PSEUDONYM_KEY", TEST_KEY_HEX)
+def settings(settings):
+    """The test's settings with a pseudonymisation key, as a configured install has one."""
+    return dataclasses.replace(settings, pseudonym_key_hex=TEST_KEY_HEX)
 
 
-def test_landing_files_are_the_not_yet_loaded_extracts(settings, key):
+def test_landing_files_are_the_not_yet_loaded_extracts(settings):
     folder = pipeline.landing_dir(settings, SOURCE)
     first = write_valid_extract(folder / "a.csv", SOURCE, 20)
     second = write_valid_extract(folder / "b.csv", SOURCE, 20, start=20)
@@ -39,7 +41,7 @@ def test_landing_files_are_the_not_yet_loaded_extracts(settings, key):
     assert pipeline.landing_files(settings, SOURCE) == []
 
 
-def test_a_rejected_file_stays_new_and_fails_naming_it(settings, key):
+def test_a_rejected_file_stays_new_and_fails_naming_it(settings):
     folder = pipeline.landing_dir(settings, SOURCE)
     good = write_valid_extract(folder / "good.csv", SOURCE, 10)
     bad = write_extract(folder / "bad.csv", SOURCE, ["x;y"], header=["not", "the", "header"])
@@ -72,9 +74,8 @@ def test_unknown_source_is_refused():
         pipeline.raw_asset_uri("kpr_kontakt")
 
 
-def test_demo_to_landing_puts_every_source_in_its_folder_and_creates_a_key(settings, monkeypatch):
-    pytest.importorskip("synthetic").generate  # noqa: B018 - skip until the generator lands
-    monkeypatch.delenv("HELSEDATA_PSEUDONYM_KEY", raising=False)
+def test_demo_to_landing_puts_every_source_in_its_folder_and_creates_a_key(settings):
+    settings = dataclasses.replace(settings, pseudonym_key_hex=None)
     files = pipeline.demo_to_landing(settings, 0.0002, 3)
     assert set(files) == set(pipeline.SOURCES)
     for source, paths in files.items():

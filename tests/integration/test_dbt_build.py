@@ -6,12 +6,13 @@ ingestion, runs :func:`helsedata.build.build` (seeds, models, data tests and uni
 warehouse (a lock file in the shared base temp folder), because a dbt build is the expensive part.
 
 The generator is calibrated so that welfare-technology recipients at scale ``s`` are
-``s ×`` the published national series; the marts must reproduce it (design §3).
+``s ×`` the published national series; the marts must reproduce it (docs/indicators.md).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import fcntl
 import json
 from collections.abc import Iterator
@@ -189,13 +190,15 @@ def test_dbt_docs_generate_writes_the_site(demo_build):
 
 
 def _raw_rows(settings: Settings, table: str, rows: list[dict]) -> None:
+    """Insert ``rows`` as if loaded from one file (lineage columns as ingestion writes them)."""
     from kernel.warehouse import writer
     from kernel.sources import SOURCES, raw_table_ddl
 
     with writer(settings) as con:
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
-        for row in rows:
+        for line, fields in enumerate(rows, start=2):
+            row = {"_file_sha256": "0" * 64, "_line_number": line, "_loaded_at": dt.datetime(2025, 1, 1), **fields}
             names = ", ".join(row)
             con.execute(f"insert into {table} ({names}) values ({', '.join('?' for _ in row)})", list(row.values()))
 
@@ -218,6 +221,21 @@ def test_build_names_the_failing_test_and_why(settings):
 
     with writer(settings) as con:
         assert con.execute("select count(*) from raw.registry_reporting").fetchone() == (1,)
+
+
+def test_the_grain_test_fails_on_a_duplicated_or_null_key(settings):
+    """unique_combination is a primary key: no two rows share it, and no part of it is null."""
+    from helsedata.build import BuildFailure, build
+
+    row = {"register": "NPR", "rapporteringsenhet": "974589095", "periode": "2024-01", "forventet": 10,
+           "mottatt": 5, "mottatt_digitalt": 5, "mottatt_innen_frist": 5}
+    _raw_rows(settings, "raw.registry_reporting", [{**row, "_line_number": 2}, {**row, "_line_number": 2},
+                                                   {**row, "_line_number": None}])
+    with pytest.raises(BuildFailure) as failure:
+        build(settings, select=["codelist_register", "stg_registry__reporting"], progress=False)
+    assert [n.name for n in failure.value.result.failed] == [
+        "unique_combination_stg_registry__reporting__file_sha256___line_number"]
+    assert "Got 2 results" in str(failure.value)  # the duplicated key and the null one
 
 
 def test_cli_build_json_on_an_empty_warehouse(run_cli, home):
@@ -246,7 +264,7 @@ def test_cli_build_failure_exits_1_with_json_error(run_cli, home):
 
 
 def test_seed_definitions_are_complete():
-    """Every indicator has the fields design §3 asks for; targets have a year."""
+    """Every indicator has the fields docs/indicators.md describes; targets have a year."""
     path = Path(__file__).resolve().parents[2] / "dbt_project/seeds/indicators/indicator_definitions.csv"
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -49,3 +49,11 @@ def test_gate_blocks_real_downstream_models_by_dbt_lineage(built):
     downstream = catalogue.downstream("raw.vft_mottakere", manifest)
     assert "marts.mart_indicator_values" in downstream
     assert any(d.startswith("staging.") for d in downstream)
+
+
+def test_lineage_before_any_build_is_dbt_parse_of_the_project(built):
+    """No hand-kept copy of the DAG: without a manifest, the project is parsed for one."""
+    built_manifest = catalogue.load_manifest(catalogue.manifest_path(built))
+    for dataset in ("raw.vft_mottakere", "raw.registry_reporting", "staging.stg_quality__labels"):
+        assert catalogue.downstream(dataset, None) == catalogue.downstream(dataset, built_manifest), dataset
+    assert "marts.mart_indicator_status" in catalogue.downstream("raw.vft_mottakere", None)

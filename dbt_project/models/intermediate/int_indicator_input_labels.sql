@@ -1,8 +1,8 @@
 {#
     The quality label of each indicator's inputs: the latest label (by computed_at) of every raw
-    dataset the indicator reads (seed indicator_inputs), and the worst of them
-    (bronze < silver < gold < platinum). 'unrated' when any input has no label yet, e.g. before
-    the quality run has run once.
+    dataset the indicator reads (seed indicator_inputs), and the worst of them by the rank in seed
+    codelist_quality_label. 'unrated' when any input has no label yet, e.g. before the quality
+    run has run once.
 #}
 
 with
@@ -33,37 +33,44 @@ latest_labels as (
 
 ),
 
+label_ranks as (
+
+    select * from {{ ref('codelist_quality_label') }}
+
+),
+
 ranked_inputs as (
 
     select
         inputs.indicator_id,
-        inputs.dataset,
-        latest_labels.label,
-        case latest_labels.label
-            when 'bronze' then 1
-            when 'silver' then 2
-            when 'gold' then 3
-            when 'platinum' then 4
-        end as label_rank
+        label_ranks.rank as label_rank
     from inputs
     left join latest_labels
         on latest_labels.dataset = inputs.dataset
+    left join label_ranks
+        on label_ranks.label = latest_labels.label
+
+),
+
+worst_inputs as (
+
+    select
+        indicator_id,
+        -- null while any input is unlabelled
+        case when count(label_rank) = count(*) then min(label_rank) end as worst_rank
+    from ranked_inputs
+    group by indicator_id
 
 ),
 
 final as (
 
     select
-        indicator_id,
-        case
-            when count(label_rank) < count(*) then 'unrated'
-            when min(label_rank) = 1 then 'bronze'
-            when min(label_rank) = 2 then 'silver'
-            when min(label_rank) = 3 then 'gold'
-            else 'platinum'
-        end as input_quality_label
-    from ranked_inputs
-    group by indicator_id
+        worst_inputs.indicator_id,
+        coalesce(label_ranks.label, 'unrated') as input_quality_label
+    from worst_inputs
+    left join label_ranks
+        on label_ranks.rank = worst_inputs.worst_rank
 
 )
 

@@ -16,7 +16,7 @@ services as (
 
 years as (
 
-    select * from {{ ref('int_years') }}
+    select * from {{ ref('calendar_years') }}
 
 ),
 

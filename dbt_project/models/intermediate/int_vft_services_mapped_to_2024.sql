@@ -22,7 +22,9 @@ final as (
         services.tjenestetype_kode,
         services.via_vkp,
         services.startdato,
-        services.sluttdato
+        services.sluttdato,
+        services._file_sha256,
+        services._line_number
     from services
     left join mapping
         on {{ map_to_kommune_2024('mapping', 'services.kommunenummer',

@@ -13,7 +13,7 @@ with
 
 indicator_values as (
 
-    select * from {{ ref('mart_indicator_values') }}
+    select * from {{ ref('int_indicator_values_unioned') }}
     where geo_level = 'nasjonal' and period_type = 'year'
 
 ),

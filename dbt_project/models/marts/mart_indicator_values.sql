@@ -1,26 +1,8 @@
 with
 
-velferdsteknologi as (
+indicator_values as (
 
-    select * from {{ ref('int_indicators__velferdsteknologi') }}
-
-),
-
-kontakter as (
-
-    select * from {{ ref('int_indicators__kontakter') }}
-
-),
-
-register as (
-
-    select * from {{ ref('int_indicators__register') }}
-
-),
-
-datatilgang as (
-
-    select * from {{ ref('int_indicators__datatilgang') }}
+    select * from {{ ref('int_indicator_values_unioned') }}
 
 ),
 
@@ -42,27 +24,9 @@ geographies as (
 
 ),
 
-technologies as (
+breakdowns as (
 
-    select * from {{ ref('codelist_tjenestetype') }}
-
-),
-
-registries as (
-
-    select * from {{ ref('codelist_register') }}
-
-),
-
-indicator_values as (
-
-    select * from velferdsteknologi
-    union all
-    select * from kontakter
-    union all
-    select * from register
-    union all
-    select * from datatilgang
+    select * from {{ ref('int_breakdown_codes_named') }}
 
 ),
 
@@ -78,11 +42,7 @@ final as (
         cast(geographies.geo_name as {{ dbt.type_string() }}) as geo_name,
         cast(indicator_values.breakdown as {{ dbt.type_string() }}) as breakdown,
         cast(indicator_values.breakdown_code as {{ dbt.type_string() }}) as breakdown_code,
-        cast(case indicator_values.breakdown
-            when 'tjenestetype' then technologies.tjenestetype
-            when 'register' then registries.navn
-            else 'Alle'
-        end as {{ dbt.type_string() }}) as breakdown_name,
+        cast(breakdowns.breakdown_name as {{ dbt.type_string() }}) as breakdown_name,
         cast(indicator_values.numerator as {{ type_double() }}) as numerator,
         cast(indicator_values.denominator as {{ type_double() }}) as denominator,
         cast(indicator_values.value as {{ type_double() }}) as value,
@@ -97,13 +57,9 @@ final as (
     left join geographies
         on geographies.geo_level = indicator_values.geo_level
         and geographies.geo_code = indicator_values.geo_code
-    left join technologies
-        on indicator_values.breakdown = 'tjenestetype'
-        and {{ dbt.safe_cast('technologies.tjenestetype_kode', dbt.type_string()) }}
-            = indicator_values.breakdown_code
-    left join registries
-        on indicator_values.breakdown = 'register'
-        and registries.register = indicator_values.breakdown_code
+    left join breakdowns
+        on breakdowns.breakdown = indicator_values.breakdown
+        and breakdowns.breakdown_code = indicator_values.breakdown_code
     left join input_labels
         on input_labels.indicator_id = indicator_values.indicator_id
 

@@ -1,19 +1,27 @@
 """What every Helsedata DAG shares: assets, retries, timeouts and the warehouse pool.
 
-Not a DAG itself. The DAG files in this folder import it (Airflow puts the DAG folder on
-``sys.path``). Asset names come from :mod:`helsedata.pipeline`, so the CLI, the docs and the DAGs
-speak of the same data.
+The DAG files in ``dags/`` import it from the package, not from the DAG folder: Airflow does not
+put the DAG folder on ``sys.path`` in every process that parses DAGs (``airflow dags list --local``
+does not), so a helper module next to the DAGs fails to import there. Only this module and the
+DAG files import Airflow. Asset names come from :mod:`helsedata.pipeline`, so the CLI, the docs
+and the DAGs speak of the same data.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.definitions.retry_policy import (
+    ExceptionRetryPolicy,
+    RetryAction,
+    RetryRule,
+)
 
 from helsedata import pipeline
+from kernel.config import Settings
 from kernel.errors import HelsedataError
 from kernel.sources import SOURCES
 
@@ -57,3 +65,12 @@ RAW_ASSETS = {
 MARTS_ASSET = Asset(name="marts", uri=pipeline.MARTS_ASSET_URI, group="warehouse")
 QUALITY_ASSET = Asset(name="quality.gate", uri=pipeline.QUALITY_ASSET_URI, group="warehouse")
 PUBLIC_ASSET = Asset(name="public", uri=pipeline.PUBLIC_ASSET_URI, group="warehouse")
+
+
+def task_settings() -> Settings:
+    """The settings a task runs with, from the worker's environment.
+
+    With ``helsedata/__main__.py`` this is one of the two entry points that read ``os.environ``;
+    every step below them gets a :class:`Settings`.
+    """
+    return Settings.from_environ(os.environ)
