@@ -8,7 +8,8 @@ call. It
    and every ``raw.<source>`` table (:func:`ingestion.sources.raw_table_ddl`), so a build on a
    fresh warehouse gives empty marts instead of failing;
 2. refreshes ``raw.room_applications`` from the analysis room with
-   ``privacy.room.export_applications(settings)`` when the privacy package provides it;
+   ``privacy.room.export_applications(settings)`` (a missing room module is an error, never a
+   silently skipped step);
 3. runs ``dbt build`` (seeds, models, snapshots, data tests and unit tests, in DAG order) through
    :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events;
 4. raises :class:`BuildFailure` (a :class:`~helsedata.errors.PipelineFailure`) naming every model
@@ -133,24 +134,11 @@ def prepare_warehouse(settings: Settings) -> None:
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
 
-    export = _room_export()
-    if export is not None:
-        export(settings)
+    # Imported unconditionally: were the room's export missing, the data-access indicator would
+    # be built from a stale table and nobody would know.
+    from privacy.room import export_applications
 
-
-def _room_export():
-    """``privacy.room.export_applications`` when the privacy package has it, else None.
-
-    Only a missing ``privacy.room`` module (or function) is tolerated; any other import error is a
-    bug and is raised.
-    """
-    try:
-        import privacy.room as room
-    except ModuleNotFoundError as e:
-        if e.name in {"privacy", "privacy.room"}:
-            return None
-        raise
-    return getattr(room, "export_applications", None)
+    export_applications(settings)
 
 
 @contextlib.contextmanager
