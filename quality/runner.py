@@ -69,6 +69,8 @@ class QualityRun:
     run_id: str
     computed_at: dt.datetime
     datasets: list[DatasetResult]
+    #: The loads and data build the run checked (what the publication gate compares with).
+    state: store.WarehouseState
     report_path: str | None = None
     seconds: float = 0.0
 
@@ -238,6 +240,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
 
     try:
         with read_only(settings.warehouse) as con:
+            state = store.warehouse_state(con)
             columns = _table_columns(con)
             loads = _last_loads(con)
             newest = {s.name: _newest_data(con, s) for s in specs if s.name in columns}
@@ -260,7 +263,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
                       docs.completeness, age)
         dataset_results.append(DatasetResult(spec.name, exists, results, label, round(docs.completeness, 4),
                                              None if age is None else round(age, 2), newest.get(spec.name)))
-    run = QualityRun(run_id, now, dataset_results)
+    run = QualityRun(run_id, now, dataset_results, state)
     with writer(settings.warehouse) as con:
         store.write_run(con, run)
     if report:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -113,11 +114,12 @@ def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
     message = str(failure.value)
     assert "raw.kpr_kontakter" in message and "kontaktform_in_codelist" in message and "10 %" in message
     assert "marts.mart_indicator_values" in message and "marts.mart_indicator_status" in message
-    assert "raw.registry_reporting" not in message.split("Blocked from publication:")[1]
+    assert "raw.registry_reporting" not in message.split("Stoppet fra publisering:")[1]
 
 
-@pytest.mark.parametrize(("reason", "actor"), [(None, "dq-lead"), ("", "dq-lead"), ("because", "dq-lead"),
-                                              ("Known coding error, fixed next delivery", None)])
+@pytest.mark.parametrize(("reason", "actor"), [
+    (None, "dq-lead"), ("", "dq-lead"), ("because", "dq-lead"), ("..........", "dq-lead"),
+    ("ok ok ok ok", "dq-lead"), ("Kjent kodefeil", "dq-lead"), ("Known coding error, fixed next delivery", None)])
 def test_gate_override_needs_a_real_reason_and_an_actor(warehouse, reason, actor):
     _break(warehouse, DEFECTS["conformance/codelist"][1])
     run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
@@ -129,7 +131,7 @@ def test_gate_override_needs_a_real_reason_and_an_actor(warehouse, reason, actor
 
 def test_gate_override_is_audited(warehouse):
     _break(warehouse, DEFECTS["conformance/codelist"][1])
-    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    run_quality(warehouse, report=False)
     decision = gate(warehouse, override_reason="Known coding error, fixed next delivery", actor="dq-lead")
     assert decision.overridden and decision.open
     assert "marts.mart_indicator_values" in decision.blocked
@@ -146,9 +148,42 @@ def test_gate_override_is_audited(warehouse):
 
 def test_gate_is_open_when_critical_checks_pass(warehouse):
     _break(warehouse, DEFECTS["plausibility/row_count_band"][1])  # warnings do not block
-    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    run_quality(warehouse, report=False)
     decision = gate(warehouse)
-    assert decision.open and not decision.overridden and not decision.blocked
+    assert decision.open and not decision.overridden and not decision.blocked and not decision.stale
+
+
+def test_gate_refuses_results_older_than_a_load_or_a_build_and_no_override_passes(warehouse):
+    """Results describe the data they were computed on: a later load or data build makes them stale."""
+    from helsedata.build import record_build
+    from ingestion.store import MANIFEST_DDL
+
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    record_build(warehouse, "label_refresh", ["int_indicator_input_labels+"], started, ok=True)
+    assert gate(warehouse).open, "carrying labels into the marts does not change the data"
+
+    record_build(warehouse, "build", None, started, ok=True)
+    with pytest.raises(PipelineFailure, match="martene er bygget på nytt .* Kjør 'helsedata quality'"):
+        gate(warehouse)
+    with pytest.raises(PipelineFailure, match="ikke gjelder dataene slik de er nå"):
+        gate(warehouse, override_reason="Kjent forsinkelse i leveransen, godkjent av fagansvarlig", actor="dq-lead")
+    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    with pytest.raises(PipelineFailure, match="etter siste kontroll av raw.kpr_tjenester"):
+        gate(warehouse)  # one dataset rechecked is not enough
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+
+    with duckdb.connect(str(warehouse.warehouse)) as con:
+        con.execute(MANIFEST_DDL)
+        con.execute("insert into ingest.manifest values ('f' , 'x.csv', 'kpr_kontakter', 'loaded', 'utf-8', 1, 1, 0,"
+                    " '{}', now(), now(), null)")
+    with pytest.raises(PipelineFailure, match="nye data er lastet inn"):
+        gate(warehouse)
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+    assert not _audit_actions(warehouse), "a refused override is not recorded"
 
 
 def _audit_actions(settings) -> list[dict]:
