@@ -25,6 +25,7 @@ from helsedata.config import Settings
 from helsedata.errors import PipelineFailure, UserInputError
 from helsedata.warehouse import read_only
 from quality import catalogue, store
+from quality.labels import format_percent
 from quality.specs import all_specs
 
 #: Audit-log action of a gate override.
@@ -46,7 +47,7 @@ class Blocker:
     error: str | None = None
 
     def describe(self) -> str:
-        share = (f"feiler for {_percent(self.unexpected_percent)} av radene (tillatt {_percent(self.threshold)})"
+        share = (f"feiler for {format_percent(self.unexpected_percent)} av radene (tillatt {format_percent(self.threshold)})"
                  if self.unexpected_percent is not None else f"kunne ikke kjøres ({self.error or 'feilet'})")
         return f"{self.dataset}: den kritiske kontrollen '{self.check}' {share}"
 
@@ -184,15 +185,6 @@ def _stale_message(stale: tuple[store.Stale, ...], settings: Settings) -> str:
                          "etter siste kontroll av " + ", ".join(s.dataset for s in built))
     return ("Kvalitetsporten er stengt fordi kvalitetsresultatene ikke gjelder dataene slik de er nå: "
             + "; ".join(parts) + ". Kjør 'helsedata quality' og publiser deretter på nytt.")
-
-
-def _percent(value: float) -> str:
-    """Norwegian per cent: ``12,5 %``.
-
-    >>> _percent(12.5), _percent(10.0)
-    ('12,5 %', '10 %')
-    """
-    return f"{value:.3g}".replace(".", ",") + " %"
 
 
 def _when(moment: dt.datetime | None) -> str:

@@ -49,6 +49,13 @@ LABEL_EXTRA_COLUMNS = {
     "age_days": "DOUBLE",
     "checks_failed_critical": "INTEGER",
     "checks_failed_warning": "INTEGER",
+    "newest_period": "VARCHAR",     # YYYY-MM, the newest month in the data (timeliness)
+    "due": "DATE",                  # when the following month's data are due
+    "late_days": "INTEGER",         # run date − due; ≤ 0 is on time
+    "coverage": "DOUBLE",           # share of expected units present in the newest period
+    "coverage_period": "VARCHAR",
+    "access": "VARCHAR",            # access and provision (bokmål)
+    "changes": "JSON",              # what changed since the previous label (bokmål)
 }
 
 LATEST_LABELS_VIEW = """create or replace view quality.latest_labels as
@@ -87,15 +94,35 @@ def write_run(con: duckdb.DuckDBPyConnection, run) -> None:
         )
         con.executemany(
             """insert into quality.labels (run_id, dataset, label, reasons, computed_at, documentation, age_days,
-               checks_failed_critical, checks_failed_warning) values (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               checks_failed_critical, checks_failed_warning, newest_period, due, late_days, coverage,
+               coverage_period, access, changes) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [(run.run_id, d.dataset, d.label.label, json.dumps(list(d.label.reasons), ensure_ascii=False),
-              run.computed_at, d.documentation, d.age_days, len(d.failed("critical")), len(d.failed("warning")))
+              run.computed_at, d.documentation, d.age_days, len(d.failed("critical")), len(d.failed("warning")),
+              d.timeliness.newest_period if d.timeliness else None, d.timeliness.due if d.timeliness else None,
+              d.timeliness.late_days if d.timeliness else None,
+              round(d.coverage.share, 4) if d.coverage else None, d.coverage.period if d.coverage else None,
+              d.access, json.dumps(list(d.changes), ensure_ascii=False))
              for d in run.datasets],
         )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+
+
+def latest_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """dataset → its newest stored label row (empty before the first run)."""
+    if not _table_exists(con, "quality", "labels"):
+        return {}
+    present = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'quality' "
+        "and table_name = 'labels'").fetchall()}
+    wanted = ["run_id", "dataset", "label", "reasons", "computed_at",
+              *[c for c in LABEL_EXTRA_COLUMNS if c in present]]
+    rows = con.execute(f"""select {', '.join(wanted)} from (
+            select *, row_number() over (partition by dataset order by computed_at desc, run_id desc) as recency
+            from quality.labels) where recency = 1""").fetchall()
+    return {row[1]: dict(zip(wanted, row)) for row in rows}
 
 
 def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -75,11 +75,16 @@ def test_missing_dataset_still_gets_bronze_and_fails_critically(settings):
     assert [r.check for r in run.failed_critical] == ["table_exists"]
 
 
+#: A reference date on which the fixture's data (newest month 2024-12) are on time.
+ON_TIME = dt.date(2025, 2, 1)
+
+
 def test_labels_move_down_and_up_with_the_data(warehouse, tmp_path):
     manifest = full_manifest(warehouse, tmp_path / "manifest.json")
 
     def label() -> str:
-        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False, manifest_path=manifest)
+        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False, manifest_path=manifest,
+                          reference_date=ON_TIME)
         return run.dataset("raw.kpr_kontakter").label.label
 
     assert label() == "platinum"
@@ -90,20 +95,53 @@ def test_labels_move_down_and_up_with_the_data(warehouse, tmp_path):
     build_warehouse(warehouse)                                          # data fixed upstream
     assert label() == "platinum"
     with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
-        history = [r[0] for r in con.execute("select label from quality.labels where dataset = 'raw.kpr_kontakter' "
-                                             "order by computed_at").fetchall()]
-    assert history == ["platinum", "silver", "bronze", "platinum"]
+        history = con.execute("select label, changes from quality.labels where dataset = 'raw.kpr_kontakter' "
+                              "order by computed_at, run_id").fetchall()
+    assert [h[0] for h in history] == ["platinum", "silver", "bronze", "platinum"]
+    assert json.loads(history[0][1]) == ["første etikett"]
+    assert "etikett platina → sølv" in json.loads(history[1][1])
 
 
-def test_stale_loads_lower_the_label(settings, tmp_path):
-    import datetime as dt
+def test_labels_go_stale_with_the_data_not_the_load(warehouse, tmp_path):
+    """Loaded today, but the data end in December 2024: late once the next month is overdue."""
+    manifest = full_manifest(warehouse, tmp_path / "manifest.json")
 
-    build_warehouse(settings, loaded_at=dt.datetime(2020, 1, 1))
-    manifest = full_manifest(settings, tmp_path / "manifest.json")
-    run = run_quality(settings, datasets=["raw.vft_mottakere"], report=False, manifest_path=manifest)
-    label = run.dataset("raw.vft_mottakere").label
-    assert label.label == "silver"
-    assert any("days old" in r for r in label.reasons)
+    def run(on: dt.date):
+        return run_quality(warehouse, report=False, manifest_path=manifest, reference_date=on)
+
+    on_time = run(ON_TIME)
+    assert on_time.dataset("raw.vft_mottakere").label.label == "platinum"
+    assert on_time.dataset("raw.vft_mottakere").timeliness.newest_period == "2024-12"
+    late = run(dt.date(2026, 11, 29))
+    vft = late.dataset("raw.vft_mottakere")
+    assert vft.label.label == "silver"
+    assert any("2024-12" in r and "01.04.2025" in r and "dager forsinket" in r for r in vft.label.reasons)
+    registry = late.dataset("raw.registry_reporting")
+    assert registry.label.label == "silver" and registry.timeliness.due == dt.date(2025, 3, 7)
+    assert late.dataset("marts.mart_indicator_values").timeliness.late_days >= vft.timeliness.late_days
+
+
+def test_labels_drop_when_a_kommune_stops_reporting(warehouse, tmp_path):
+    manifest = full_manifest(warehouse, tmp_path / "manifest.json")
+
+    def run():
+        return run_quality(warehouse, datasets=["raw.kpr_kontakter", "raw.registry_reporting"], report=False,
+                           manifest_path=manifest, reference_date=ON_TIME)
+
+    before = run()
+    assert before.dataset("raw.kpr_kontakter").coverage.share == 1.0
+    assert before.dataset("raw.kpr_kontakter").label.label == "platinum"
+    _break(warehouse, "delete from raw.kpr_kontakter where kommunenummer = '4601' and year(kontaktdato) = 2024")
+    _break(warehouse, "delete from raw.registry_reporting where rapporteringsenhet = '4601' and periode = '2024-12'")
+    after = run()
+    kontakter = after.dataset("raw.kpr_kontakter")
+    assert (kontakter.coverage.present, kontakter.coverage.expected, kontakter.coverage.missing) == (5, 6, ("4601",))
+    assert kontakter.label.label == "silver"
+    assert any("4601" in r and "83,3 %" in r for r in kontakter.label.reasons)
+    assert "dekning 100 % → 83,3 %" in kontakter.changes
+    registry = after.dataset("raw.registry_reporting")
+    assert registry.coverage.missing == ("KPR:4601",)
+    assert registry.label.rank < before.dataset("raw.registry_reporting").label.rank
 
 
 def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
