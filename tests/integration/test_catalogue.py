@@ -15,10 +15,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
-from helsedata.cli import main
-from helsedata.config import PROJECT_ROOT, Settings
 from healthdcat.dcat import DQV, HEALTHDCATAP
 from healthdcat.validate import SHAPES_DIR, validate
+from helsedata.cli import main
+from helsedata.config import PROJECT_ROOT, Settings
 from tests.integration.test_dbt_build import demo_build  # noqa: F401 - session fixture
 
 pytestmark = pytest.mark.slow

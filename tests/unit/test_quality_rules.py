@@ -8,8 +8,7 @@ import json
 import pytest
 
 from quality import catalogue
-from quality.labels import (GOLD_MIN_COVERAGE, GOLD_MIN_DOCUMENTATION, SILVER_MIN_DOCUMENTATION, Outcome,
-                            grade, worst)
+from quality.labels import GOLD_MIN_COVERAGE, GOLD_MIN_DOCUMENTATION, SILVER_MIN_DOCUMENTATION, Outcome, grade, worst
 from quality.measures import Coverage, Timeliness
 from quality.specs import CATEGORIES, Check, all_specs
 from quality.suites import KINDS, build_suite
