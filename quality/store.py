@@ -111,18 +111,12 @@ def write_run(con: duckdb.DuckDBPyConnection, run) -> None:
 
 
 def latest_labels(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """dataset → its newest stored label row (empty before the first run)."""
-    if not _table_exists(con, "quality", "labels"):
+    """dataset → its newest stored label row (``quality.latest_labels``; empty before the first run)."""
+    if not _table_exists(con, "quality", "latest_labels"):
         return {}
-    present = {c for (c,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'quality' "
-        "and table_name = 'labels'").fetchall()}
-    wanted = ["run_id", "dataset", "label", "reasons", "computed_at",
-              *[c for c in LABEL_EXTRA_COLUMNS if c in present]]
-    rows = con.execute(f"""select {', '.join(wanted)} from (
-            select *, row_number() over (partition by dataset order by computed_at desc, run_id desc) as recency
-            from quality.labels) where recency = 1""").fetchall()
-    return {row[1]: dict(zip(wanted, row)) for row in rows}
+    cursor = con.execute("select * from quality.latest_labels")
+    names = [d[0] for d in cursor.description]
+    return {row[names.index("dataset")]: dict(zip(names, row)) for row in cursor.fetchall()}
 
 
 def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
