@@ -62,6 +62,8 @@ class GateDecision:
     reason: str | None = None
     #: datasets whose newest result does not describe the current data.
     stale: tuple[store.Stale, ...] = ()
+    #: the loads and data build the warehouse holds now.
+    state: store.WarehouseState | None = None
 
     @property
     def open(self) -> bool:
@@ -108,7 +110,8 @@ def evaluate(settings: Settings) -> GateDecision:
         run_id = run_quality(settings).run_id
     with read_only(settings.warehouse) as con:
         failing = store.failed_critical(con)
-        stale = store.stale_datasets(con, [s.name for s in all_specs()], store.warehouse_state(con))
+        state = store.warehouse_state(con)
+        stale = store.stale_datasets(con, [s.name for s in all_specs()], state)
     blockers = tuple(Blocker(f["dataset"], f["check"], f["unexpected_percent"], f["threshold"], f["error"])
                      for f in failing)
     manifest = catalogue.load_manifest(catalogue.manifest_path(settings))
@@ -116,7 +119,7 @@ def evaluate(settings: Settings) -> GateDecision:
     for dataset in dict.fromkeys(b.dataset for b in blockers):
         for target in [dataset, *catalogue.downstream(dataset, manifest)]:
             blocked.setdefault(target, []).append(dataset)
-    return GateDecision(run_id, blockers, blocked, stale=tuple(stale))
+    return GateDecision(run_id, blockers, blocked, stale=tuple(stale), state=state)
 
 
 def gate(settings: Settings, override_reason: str | None = None, actor: str | None = None) -> GateDecision:
@@ -138,7 +141,7 @@ def gate(settings: Settings, override_reason: str | None = None, actor: str | No
     if decision.blocked and override_reason is None:
         raise PipelineFailure(_blocked_message(decision))
     if decision.stale:
-        raise PipelineFailure(_stale_message(decision.stale, settings))
+        raise PipelineFailure(_stale_message(decision.stale, decision.state))
     if not decision.blocked:
         return decision
     from privacy.audit import record
@@ -161,9 +164,7 @@ def _blocked_message(decision: GateDecision) -> str:
     return message
 
 
-def _stale_message(stale: tuple[store.Stale, ...], settings: Settings) -> str:
-    with read_only(settings.warehouse) as con:
-        now = store.warehouse_state(con)
+def _stale_message(stale: tuple[store.Stale, ...], now: store.WarehouseState) -> str:
     never = [s.dataset for s in stale if s.run_id is None]
     unrecorded = [s.dataset for s in stale if s.run_id is not None and s.checked is None]
     changed = [s for s in stale if s.checked is not None]
