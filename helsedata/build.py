@@ -28,7 +28,6 @@ import contextlib
 import datetime as dt
 import os
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -310,8 +309,9 @@ def record_build(settings: Settings, kind: BuildKind, select: Sequence[str] | No
         ensure_shared_tables(con)
         con.execute("begin")
         seq = con.execute("select coalesce(max(seq), 0) + 1 from ingest.builds").fetchone()[0]
-        con.execute("insert into ingest.builds values (?, ?, ?, ?, ?, ?, ?)",
-                    [seq, uuid.uuid4().hex, kind, " ".join(select or ()) or None, started_at, _utcnow(), ok])
+        con.execute("insert into ingest.builds (seq, kind, selection, started_at, finished_at, ok) "
+                    "values (?, ?, ?, ?, ?, ?)",
+                    [seq, kind, " ".join(select or ()) or None, started_at, _utcnow(), ok])
         con.execute("commit")
     return seq
 

@@ -79,7 +79,7 @@ SHARED_TABLES = {
     # Written by helsedata.build (every dbt build, successful or not); read by the quality gate,
     # which refuses a quality run older than the latest build. kind: build | label_refresh.
     "ingest.builds": """(
-        seq BIGINT, build_id VARCHAR, kind VARCHAR, selection VARCHAR,
+        seq BIGINT, kind VARCHAR, selection VARCHAR,
         started_at TIMESTAMP, finished_at TIMESTAMP, ok BOOLEAN
     )""",
 }
