@@ -8,10 +8,14 @@ call. It
    and every ``raw.<source>`` table (:func:`kernel.sources.raw_table_ddl`), so a build on a
    fresh warehouse gives empty marts instead of failing;
 2. refreshes ``raw.room_applications`` from the analysis room with
-   ``privacy.room.export_applications(settings)`` when the privacy package provides it;
+   ``privacy.room.export_applications(settings)`` (a missing room module is an error, never a
+   silently skipped step);
 3. runs ``dbt build`` (seeds, models, snapshots, data tests and unit tests, in DAG order) through
    :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events;
-4. raises :class:`BuildFailure` (a :class:`~kernel.errors.PipelineFailure`) naming every model
+4. records the build in ``ingest.builds`` (successful or not: a failed build may still have
+   rebuilt some models), so the quality gate can refuse a quality run older than the marts it
+   would vouch for (docs/quality.md, "The publication gate");
+5. raises :class:`BuildFailure` (a :class:`~kernel.errors.PipelineFailure`) naming every model
    or test that failed and dbt's message for it.
 
 dbt writes its ``target/`` and ``logs/`` under ``$HELSEDATA_HOME/dbt/``, never into the source
@@ -21,12 +25,13 @@ tree, so two platforms (or two test workers) can build at the same time.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kernel.config import DBT_PROJECT_DIR, Settings
 from kernel.errors import PipelineFailure
@@ -35,6 +40,11 @@ __all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "g
 
 #: dbt statuses that fail a build (models and seeds: error; tests: fail, error).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+#: What a build was for, as ``ingest.builds.kind`` records it. A ``label_refresh`` only carries
+#: the newest quality labels into the marts (:func:`refresh_quality_labels`), so the quality gate
+#: does not count it as a change of the data; every other build is a ``build``.
+BuildKind = Literal["build", "label_refresh"]
 
 
 @dataclass(frozen=True)
@@ -133,24 +143,11 @@ def prepare_warehouse(settings: Settings) -> None:
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
 
-    export = _room_export()
-    if export is not None:
-        export(settings)
+    # Imported unconditionally: were the room's export missing, the data-access indicator would
+    # be built from a stale table and nobody would know.
+    from privacy.room import export_applications
 
-
-def _room_export():
-    """``privacy.room.export_applications`` when the privacy package has it, else None.
-
-    Only a missing ``privacy.room`` module (or function) is tolerated; any other import error is a
-    bug and is raised.
-    """
-    try:
-        import privacy.room as room
-    except ModuleNotFoundError as e:
-        if e.name in {"privacy", "privacy.room"}:
-            return None
-        raise
-    return getattr(room, "export_applications", None)
+    export_applications(settings)
 
 
 @contextlib.contextmanager
@@ -259,13 +256,16 @@ def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
     return "\n".join(lines)
 
 
-def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True) -> BuildResult:
+def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True,
+          kind: BuildKind = "build") -> BuildResult:
     """Run ``dbt build`` (seeds, models, data and unit tests) against the warehouse.
 
     :param settings: the platform instance (its ``warehouse.duckdb`` is the dbt target).
     :param select: dbt node selection (``--select``), e.g. ``["marts", "+mart_indicator_status"]``;
         None builds everything.
     :param progress: show a progress bar on stderr.
+    :param kind: recorded in ``ingest.builds``; only :func:`refresh_quality_labels` passes
+        ``label_refresh``.
     :raises BuildFailure: when dbt could not run or any node failed; the message names each failed
         model or test and dbt's reason.
     """
@@ -274,11 +274,17 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
     prepare_warehouse(settings)
     target_path, _ = dbt_paths(settings)
     started = time.perf_counter()
-    with _environment(settings), _Progress(progress) as bar:
-        try:
-            outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select))
-        finally:
-            _release_duckdb()
+    started_at = _utcnow()
+    ok = False
+    try:
+        with _environment(settings), _Progress(progress) as bar:
+            try:
+                outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select))
+            finally:
+                _release_duckdb()
+        ok = bool(outcome.success) and outcome.exception is None
+    finally:
+        record_build(settings, kind, select, started_at, ok)
     nodes = _outcomes(outcome.result)
     result = BuildResult(ok=bool(outcome.success), seconds=time.perf_counter() - started,
                          target_path=target_path, nodes=nodes)
@@ -296,7 +302,27 @@ QUALITY_LABEL_SELECTION = ("int_indicator_input_labels+",)
 
 def refresh_quality_labels(settings: Settings, progress: bool = True) -> BuildResult:
     """Rebuild the marts' ``input_quality_label`` from the newest ``quality.labels``."""
-    return build(settings, select=QUALITY_LABEL_SELECTION, progress=progress)
+    return build(settings, select=QUALITY_LABEL_SELECTION, progress=progress, kind="label_refresh")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def record_build(settings: Settings, kind: BuildKind, select: Sequence[str] | None,
+                 started_at: dt.datetime, ok: bool) -> int:
+    """Append one build to ``ingest.builds`` and return its sequence number (1, 2, ...)."""
+    from kernel.warehouse import ensure_shared_tables, writer
+
+    with writer(settings) as con:
+        ensure_shared_tables(con)
+        con.execute("begin")
+        seq = con.execute("select coalesce(max(seq), 0) + 1 from ingest.builds").fetchone()[0]
+        con.execute("insert into ingest.builds (seq, kind, selection, started_at, finished_at, ok) "
+                    "values (?, ?, ?, ?, ?, ?)",
+                    [seq, kind, " ".join(select or ()) or None, started_at, _utcnow(), ok])
+        con.execute("commit")
+    return seq
 
 
 def generate_docs(settings: Settings) -> Path:

@@ -73,6 +73,12 @@ SHARED_TABLES = {
         application_id VARCHAR, submitted_at TIMESTAMP, decided_at TIMESTAMP,
         status VARCHAR, n_datasets INTEGER
     )""",
+    # Written by helsedata.build (every dbt build, successful or not); read by the quality gate,
+    # which refuses a quality run older than the latest build. kind: build | label_refresh.
+    "ingest.builds": """(
+        seq BIGINT, kind VARCHAR, selection VARCHAR,
+        started_at TIMESTAMP, finished_at TIMESTAMP, ok BOOLEAN
+    )""",
 }
 
 

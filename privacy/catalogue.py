@@ -21,6 +21,7 @@ from functools import cache
 
 from kernel.codelists import codes
 from kernel.errors import UserInputError
+from kernel.identifiers import dataset_identifier
 
 #: Years a query can group by. Public and fixed, so a release never reveals which years exist
 #: in the data; covers the strategy period (2017 baseline) to the current year plus one.
@@ -88,9 +89,10 @@ class Dataset:
         return name
 
     def public(self) -> dict:
-        """The catalogue entry shown to researchers (the shape of ``room datasets --json``, docs/analysis-room.md)."""
+        """The catalogue entry shown to researchers (the shape of ``room datasets --json``, docs/analysis-room.md, plus the DCAT ``identifier``)."""
         return {
             "name": self.name,
+            "identifier": dataset_identifier("room", self.name),
             "description": self.description,
             "group_by": [c.name for c in self.group_by],
             "numeric": list(self.numeric),

@@ -14,7 +14,10 @@ def render(run) -> str:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("quality", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
-    return env.get_template(TEMPLATE).render(run=run)
+    from quality.labels import LABEL_NAMES, format_percent, format_share
+
+    return env.get_template(TEMPLATE).render(run=run, label_names=LABEL_NAMES, share=format_share,
+                                             percent=format_percent)
 
 
 def write_report(settings: Settings, run) -> Path:

@@ -13,8 +13,8 @@ from typing import Any
 from kernel.config import Settings
 from kernel.errors import ConfigurationError, PipelineFailure
 from kernel.warehouse import read_only, writer
-from quality import catalogue, store
-from quality.labels import Label, Outcome, grade
+from quality import catalogue, measures, store
+from quality.labels import LABEL_NAMES, Label, Outcome, format_share, grade
 from quality.specs import DatasetSpec, all_specs, spec_by_name
 from quality.suites import MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query
 
@@ -50,8 +50,13 @@ class DatasetResult:
     results: list[CheckResult]
     label: Label
     documentation: float | None
-    age_days: float | None
+    age_days: float | None  # age of the newest load (shown; the label uses the data's own dates)
     newest_data: str | None = None
+    timeliness: measures.Timeliness | None = None
+    coverage: measures.Coverage | None = None
+    access: str = ""  # access and provision, in bokmål
+    #: What changed since the dataset's previous label, in bokmål.
+    changes: tuple[str, ...] = ()
 
     def failed(self, severity: str | None = None) -> list[CheckResult]:
         return [r for r in self.results if not r.passed and (severity is None or r.severity == severity)]
@@ -60,6 +65,10 @@ class DatasetResult:
         return {"dataset": self.dataset, "exists": self.exists, "label": self.label.label,
                 "reasons": list(self.label.reasons), "documentation": self.documentation,
                 "age_days": self.age_days, "newest_data": self.newest_data,
+                "newest_period": self.timeliness.newest_period if self.timeliness else None,
+                "late_days": self.timeliness.late_days if self.timeliness else None,
+                "coverage": round(self.coverage.share, 4) if self.coverage else None,
+                "access": self.access, "changes": list(self.changes),
                 "checks": len(self.results),
                 "failed": [r.to_dict() for r in self.failed()]}
 
@@ -69,6 +78,8 @@ class QualityRun:
     run_id: str
     computed_at: dt.datetime
     datasets: list[DatasetResult]
+    #: The loads and data build the run checked (what the publication gate compares with).
+    state: store.WarehouseState
     report_path: str | None = None
     seconds: float = 0.0
 
@@ -215,10 +226,12 @@ def _scrub(example: dict) -> dict:
 # --------------------------------------------------------------------------- the run
 
 def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: dt.datetime | None = None,
-                report: bool = True, manifest_path: Path | None = None) -> QualityRun:
+                report: bool = True, manifest_path: Path | None = None,
+                reference_date: dt.date | None = None) -> QualityRun:
     """Run every suite (or those of ``datasets``), store results and labels, write the HTML report.
 
     ``manifest_path`` points at another dbt manifest (tests); by default the project's.
+    ``reference_date`` is the day timeliness is judged on (default: the run's date); tests freeze it.
     Returns the run; callers decide what a failing critical check means (the CLI exits 1,
     :func:`quality.gate` blocks publication).
     """
@@ -237,9 +250,14 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
 
     try:
         with read_only(settings) as con:
+            state = store.warehouse_state(con)
             columns = _table_columns(con)
             loads = _last_loads(con)
             newest = {s.name: _newest_data(con, s) for s in specs if s.name in columns}
+            raw = [name for name in measures.DELIVERIES if name in columns]
+            timely = {name: measures.timeliness(con, name, reference_date or today) for name in raw}
+            covered = {name: measures.coverage(con, name) for name in raw}
+            previous = store.latest_labels(con)
     except duckdb.IOException as e:  # another process holds the writer lock
         raise PipelineFailure(f"The warehouse {settings.warehouse} is in use by another writer "
                               f"(DuckDB allows one at a time); try again when it is done. ({e})") from e
@@ -255,11 +273,17 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
             error=f"table {spec.name} does not exist", description="The dataset exists in the warehouse.")]
         docs = catalogue.documentation(spec.name, columns.get(spec.name, [c for c, _ in spec.columns]), manifest)
         age = _age_days(spec.name, loads, manifest, now)
+        inputs = _raw_inputs(spec.name, manifest)
+        timeliness = _latest([timely.get(i) for i in inputs])
+        coverage = _lowest([covered.get(i) for i in inputs])
         label = grade([Outcome(r.check, r.category, r.severity, r.passed) for r in results],
-                      docs.completeness, age)
-        dataset_results.append(DatasetResult(spec.name, exists, results, label, round(docs.completeness, 4),
-                                             None if age is None else round(age, 2), newest.get(spec.name)))
-    run = QualityRun(run_id, now, dataset_results)
+                      docs.completeness, timeliness, coverage)
+        result = DatasetResult(spec.name, exists, results, label, round(docs.completeness, 4),
+                               None if age is None else round(age, 2), newest.get(spec.name),
+                               timeliness, coverage, measures.access_and_provision(spec.name))
+        result.changes = changes_since(previous.get(spec.name), result)
+        dataset_results.append(result)
+    run = QualityRun(run_id, now, dataset_results, state)
     with writer(settings) as con:
         store.write_run(con, run)
     if report:
@@ -299,6 +323,61 @@ def _last_loads(con) -> dict[str, dt.datetime]:
             if value is not None:
                 loads[source.raw_table] = value
     return loads
+
+
+def _raw_inputs(dataset: str, manifest) -> list[str]:
+    """The raw sources a dataset is measured by: itself, or those a mart is built from."""
+    if dataset.startswith("raw."):
+        return [dataset]
+    return catalogue.upstream_raw(dataset, list(measures.DELIVERIES), manifest)
+
+
+def _latest(values: list[measures.Timeliness | None]) -> measures.Timeliness | None:
+    """The latest of some inputs' timeliness (unknown if any input's is)."""
+    if not values or any(v is None for v in values):
+        return None
+    return max(values, key=lambda t: t.late_days)
+
+
+def _lowest(values: list[measures.Coverage | None]) -> measures.Coverage | None:
+    """The lowest coverage of some inputs (unknown if any input's is)."""
+    if not values or any(v is None for v in values):
+        return None
+    return min(values, key=lambda c: c.share)
+
+
+def changes_since(previous: dict | None, current: DatasetResult) -> tuple[str, ...]:
+    """What changed since the dataset's previous label (the modifications part of the label).
+
+    >>> import datetime as dt
+    >>> d = DatasetResult("raw.x", True, [], Label("silver"), 1.0, None,
+    ...                   timeliness=measures.Timeliness("2024-12", dt.date(2025, 4, 1), 3),
+    ...                   coverage=measures.Coverage("2024", 6, 5, ("4601",)))
+    >>> changes_since({"run_id": "r1", "label": "gold", "newest_period": "2024-11", "coverage": 1.0,
+    ...                "checks_failed_critical": 0, "checks_failed_warning": 0}, d)
+    ('etikett gull → sølv', 'nyeste periode 2024-11 → 2024-12', 'dekning 100 % → 83,3 %')
+    """
+    if previous is None:
+        return ("første etikett",)
+    out = []
+    if previous["label"] != current.label.label:
+        out.append(f"etikett {LABEL_NAMES.get(previous['label'], previous['label'])} → "
+                   f"{LABEL_NAMES[current.label.label]}")
+    period = current.timeliness.newest_period if current.timeliness else None
+    if previous.get("newest_period") != period:
+        out.append(f"nyeste periode {previous.get('newest_period') or 'ukjent'} → {period or 'ukjent'}")
+    share = round(current.coverage.share, 4) if current.coverage else None
+    if previous.get("coverage") != share:
+        out.append(f"dekning {_share(previous.get('coverage'))} → {_share(share)}")
+    for severity, name in (("critical", "kritiske"), ("warning", "varsel")):
+        before, now = previous.get(f"checks_failed_{severity}"), len(current.failed(severity))
+        if before is not None and before != now:
+            out.append(f"{name}kontroller som feiler: {before} → {now}")
+    return tuple(out) or (f"ingen endring siden forrige etikett (kjøring {previous['run_id']})",)
+
+
+def _share(value: float | None) -> str:
+    return "ukjent" if value is None else format_share(value)
 
 
 def _newest_data(con, spec: DatasetSpec) -> str | None:

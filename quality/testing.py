@@ -108,21 +108,27 @@ def _build_marts(con) -> None:
 
 
 def full_manifest(settings: Settings, path: Path) -> Path:
-    """A dbt-like manifest in which every dataset and column is documented (for label tests)."""
+    """The project's real manifest (``dbt parse``: real lineage) with every dataset and column of
+    the warehouse documented, for label tests that need full documentation."""
     from kernel.warehouse import read_only
+    from quality.catalogue import parsed_project_manifest
 
+    manifest = parsed_project_manifest()
     with read_only(settings) as con:
         rows = con.execute("select table_schema, table_name, column_name from information_schema.columns "
                            "where table_schema in ('raw', 'marts')").fetchall()
-    nodes: dict[str, dict] = {}
+    by_relation = {f"{n.get('schema')}.{n.get('identifier') or n.get('alias') or n.get('name')}": n
+                   for n in (*manifest["nodes"].values(), *manifest["sources"].values())}
     for schema, table, column in rows:
         kind = "source" if schema == "raw" else "model"
-        uid = f"{kind}.helsedata.{schema}.{table}"
-        node = nodes.setdefault(uid, {"resource_type": kind, "schema": schema, "name": table,
-                                      "description": f"One row per {table}.", "columns": {}})
-        node["columns"][column] = {"name": column, "description": f"The {column}."}
-    path.write_text(json.dumps({"nodes": {k: v for k, v in nodes.items() if v["resource_type"] == "model"},
-                                "sources": {k: v for k, v in nodes.items() if v["resource_type"] == "source"}}))
+        node = by_relation.get(f"{schema}.{table}")
+        if node is None:  # a table dbt does not know (e.g. built by a test): add it
+            node = {"resource_type": kind, "schema": schema, "name": table, "columns": {}}
+            manifest["sources" if kind == "source" else "nodes"][f"{kind}.helsedata.{schema}.{table}"] = node
+            by_relation[f"{schema}.{table}"] = node
+        node["description"] = f"One row per {table}."
+        node.setdefault("columns", {})[column] = {"name": column, "description": f"The {column}."}
+    path.write_text(json.dumps(manifest))
     return path
 
 

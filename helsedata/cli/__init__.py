@@ -25,6 +25,7 @@ COMMANDS = {
     "demo-data": "helsedata.cli.demo:demo_data",
     "ingest": "helsedata.cli.ingest:ingest",
     "build": "helsedata.cli.build:build",
+    "catalogue": "helsedata.cli.catalogue:catalogue",
     "quality": "helsedata.cli.quality:quality",
     "publish": "helsedata.cli.publish:publish",
     "run": "helsedata.cli.run:run",

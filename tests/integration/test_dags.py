@@ -362,7 +362,7 @@ def test_a_failing_critical_check_stops_publication(airflow_env, tmp_path):
     assert states(gate_run) == {"run_checks": "success", "refresh_labels": "success", "gate": "failed"}
     assert gate_run["tasks"]["gate"]["try_number"] == 1  # a closed gate is not retried
     assert gate_run["asset_events"] == []
-    assert "Quality gate closed" in output and check in gate_blockers(output) and dataset in gate_blockers(output)
+    assert "Kvalitetsporten er stengt" in output and check in gate_blockers(output) and dataset in gate_blockers(output)
     assert publish_run["state"] == "failed" and publish_run["asset_events"] == []
     assert not any(t.startswith("public.") and v["rows"] for t, v in warehouse_tables(home / "warehouse.duckdb").items())
 
@@ -425,7 +425,7 @@ def gate_blockers(output: str) -> str:
     """What a closed quality gate named (dataset, check, share), without the run id."""
     import re
 
-    found = re.search(r"Quality gate closed \(run [^)]*\): ([^\n]*?)(?:\. Fix the data|$)", output, re.M)
+    found = re.search(r"Kvalitetsporten er stengt \(kjøring [^)]*\): ([^\n]*?)(?:\. Rett dataene|$)", output, re.M)
     return found.group(1) if found else ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -74,11 +75,16 @@ def test_missing_dataset_still_gets_bronze_and_fails_critically(settings):
     assert [r.check for r in run.failed_critical] == ["table_exists"]
 
 
+#: A reference date on which the fixture's data (newest month 2024-12) are on time.
+ON_TIME = dt.date(2025, 2, 1)
+
+
 def test_labels_move_down_and_up_with_the_data(warehouse, tmp_path):
     manifest = full_manifest(warehouse, tmp_path / "manifest.json")
 
     def label() -> str:
-        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False, manifest_path=manifest)
+        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False, manifest_path=manifest,
+                          reference_date=ON_TIME)
         return run.dataset("raw.kpr_kontakter").label.label
 
     assert label() == "platinum"
@@ -89,20 +95,53 @@ def test_labels_move_down_and_up_with_the_data(warehouse, tmp_path):
     build_warehouse(warehouse)                                          # data fixed upstream
     assert label() == "platinum"
     with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
-        history = [r[0] for r in con.execute("select label from quality.labels where dataset = 'raw.kpr_kontakter' "
-                                             "order by computed_at").fetchall()]
-    assert history == ["platinum", "silver", "bronze", "platinum"]
+        history = con.execute("select label, changes from quality.labels where dataset = 'raw.kpr_kontakter' "
+                              "order by computed_at, run_id").fetchall()
+    assert [h[0] for h in history] == ["platinum", "silver", "bronze", "platinum"]
+    assert json.loads(history[0][1]) == ["første etikett"]
+    assert "etikett platina → sølv" in json.loads(history[1][1])
 
 
-def test_stale_loads_lower_the_label(settings, tmp_path):
-    import datetime as dt
+def test_labels_go_stale_with_the_data_not_the_load(warehouse, tmp_path):
+    """Loaded today, but the data end in December 2024: late once the next month is overdue."""
+    manifest = full_manifest(warehouse, tmp_path / "manifest.json")
 
-    build_warehouse(settings, loaded_at=dt.datetime(2020, 1, 1))
-    manifest = full_manifest(settings, tmp_path / "manifest.json")
-    run = run_quality(settings, datasets=["raw.vft_mottakere"], report=False, manifest_path=manifest)
-    label = run.dataset("raw.vft_mottakere").label
-    assert label.label == "silver"
-    assert any("days old" in r for r in label.reasons)
+    def run(on: dt.date):
+        return run_quality(warehouse, report=False, manifest_path=manifest, reference_date=on)
+
+    on_time = run(ON_TIME)
+    assert on_time.dataset("raw.vft_mottakere").label.label == "platinum"
+    assert on_time.dataset("raw.vft_mottakere").timeliness.newest_period == "2024-12"
+    late = run(dt.date(2026, 11, 29))
+    vft = late.dataset("raw.vft_mottakere")
+    assert vft.label.label == "silver"
+    assert any("2024-12" in r and "01.04.2025" in r and "dager forsinket" in r for r in vft.label.reasons)
+    registry = late.dataset("raw.registry_reporting")
+    assert registry.label.label == "silver" and registry.timeliness.due == dt.date(2025, 3, 7)
+    assert late.dataset("marts.mart_indicator_values").timeliness.late_days >= vft.timeliness.late_days
+
+
+def test_labels_drop_when_a_kommune_stops_reporting(warehouse, tmp_path):
+    manifest = full_manifest(warehouse, tmp_path / "manifest.json")
+
+    def run():
+        return run_quality(warehouse, datasets=["raw.kpr_kontakter", "raw.registry_reporting"], report=False,
+                           manifest_path=manifest, reference_date=ON_TIME)
+
+    before = run()
+    assert before.dataset("raw.kpr_kontakter").coverage.share == 1.0
+    assert before.dataset("raw.kpr_kontakter").label.label == "platinum"
+    _break(warehouse, "delete from raw.kpr_kontakter where kommunenummer = '4601' and year(kontaktdato) = 2024")
+    _break(warehouse, "delete from raw.registry_reporting where rapporteringsenhet = '4601' and periode = '2024-12'")
+    after = run()
+    kontakter = after.dataset("raw.kpr_kontakter")
+    assert (kontakter.coverage.present, kontakter.coverage.expected, kontakter.coverage.missing) == (5, 6, ("4601",))
+    assert kontakter.label.label == "silver"
+    assert any("4601" in r and "83,3 %" in r for r in kontakter.label.reasons)
+    assert "dekning 100 % → 83,3 %" in kontakter.changes
+    registry = after.dataset("raw.registry_reporting")
+    assert registry.coverage.missing == ("KPR:4601",)
+    assert registry.label.rank < before.dataset("raw.registry_reporting").label.rank
 
 
 def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
@@ -113,11 +152,12 @@ def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
     message = str(failure.value)
     assert "raw.kpr_kontakter" in message and "kontaktform_in_codelist" in message and "10 %" in message
     assert "marts.mart_indicator_values" in message and "marts.mart_indicator_status" in message
-    assert "raw.registry_reporting" not in message.split("Blocked from publication:")[1]
+    assert "raw.registry_reporting" not in message.split("Stoppet fra publisering:")[1]
 
 
-@pytest.mark.parametrize(("reason", "actor"), [(None, "dq-lead"), ("", "dq-lead"), ("because", "dq-lead"),
-                                              ("Known coding error, fixed next delivery", None)])
+@pytest.mark.parametrize(("reason", "actor"), [
+    (None, "dq-lead"), ("", "dq-lead"), ("because", "dq-lead"), ("..........", "dq-lead"),
+    ("ok ok ok ok", "dq-lead"), ("Kjent kodefeil", "dq-lead"), ("Known coding error, fixed next delivery", None)])
 def test_gate_override_needs_a_real_reason_and_an_actor(warehouse, reason, actor):
     _break(warehouse, DEFECTS["conformance/codelist"][1])
     run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
@@ -129,7 +169,7 @@ def test_gate_override_needs_a_real_reason_and_an_actor(warehouse, reason, actor
 
 def test_gate_override_is_audited(warehouse):
     _break(warehouse, DEFECTS["conformance/codelist"][1])
-    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    run_quality(warehouse, report=False)
     decision = gate(warehouse, override_reason="Known coding error, fixed next delivery", actor="dq-lead")
     assert decision.overridden and decision.open
     assert "marts.mart_indicator_values" in decision.blocked
@@ -146,9 +186,42 @@ def test_gate_override_is_audited(warehouse):
 
 def test_gate_is_open_when_critical_checks_pass(warehouse):
     _break(warehouse, DEFECTS["plausibility/row_count_band"][1])  # warnings do not block
-    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    run_quality(warehouse, report=False)
     decision = gate(warehouse)
-    assert decision.open and not decision.overridden and not decision.blocked
+    assert decision.open and not decision.overridden and not decision.blocked and not decision.stale
+
+
+def test_gate_refuses_results_older_than_a_load_or_a_build_and_no_override_passes(warehouse):
+    """Results describe the data they were computed on: a later load or data build makes them stale."""
+    from helsedata.build import record_build
+    from ingestion.store import MANIFEST_DDL
+
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    record_build(warehouse, "label_refresh", ["int_indicator_input_labels+"], started, ok=True)
+    assert gate(warehouse).open, "carrying labels into the marts does not change the data"
+
+    record_build(warehouse, "build", None, started, ok=True)
+    with pytest.raises(PipelineFailure, match="martene er bygget på nytt .* Kjør 'helsedata quality'"):
+        gate(warehouse)
+    with pytest.raises(PipelineFailure, match="ikke gjelder dataene slik de er nå"):
+        gate(warehouse, override_reason="Kjent forsinkelse i leveransen, godkjent av fagansvarlig", actor="dq-lead")
+    run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    with pytest.raises(PipelineFailure, match="etter siste kontroll av raw.kpr_tjenester"):
+        gate(warehouse)  # one dataset rechecked is not enough
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+
+    with duckdb.connect(str(warehouse.warehouse)) as con:
+        con.execute(MANIFEST_DDL)
+        con.execute("insert into ingest.manifest values ('f' , 'x.csv', 'kpr_kontakter', 'loaded', 'utf-8', 1, 1, 0,"
+                    " '{}', now(), now(), null)")
+    with pytest.raises(PipelineFailure, match="nye data er lastet inn"):
+        gate(warehouse)
+    run_quality(warehouse, report=False)
+    assert gate(warehouse).open
+    assert not _audit_actions(warehouse), "a refused override is not recorded"
 
 
 def _audit_actions(settings) -> list[dict]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -69,14 +71,17 @@ def test_environment_sets_home_for_profiles_and_restores_it(monkeypatch):
     assert os.environ["HELSEDATA_HOME"] == "/elsewhere"
 
 
-def test_room_export_is_used_when_privacy_provides_it():
-    export = build_module._room_export()
-    try:
-        import privacy.room as room
-    except ModuleNotFoundError:
-        assert export is None
-    else:
-        assert export is getattr(room, "export_applications", None)
+def test_a_missing_room_export_stops_the_build_before_dbt_runs(settings, monkeypatch):
+    """The room's export is a step of the build: when its module vanishes, the build fails."""
+    monkeypatch.setitem(sys.modules, "privacy.room", None)  # as if privacy/room.py were deleted
+    with pytest.raises(ImportError, match="privacy.room"):
+        build_module.prepare_warehouse(settings)
+
+
+def test_prepare_warehouse_exports_the_room_applications(settings):
+    build_module.prepare_warehouse(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.room_applications").fetchone() == (0,)
 
 
 def test_profiles_default_to_the_warehouse_under_helsedata_home_and_document_other_engines():

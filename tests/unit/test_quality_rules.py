@@ -2,52 +2,67 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 
 from quality import catalogue
-from quality.labels import (GOLD_MAX_AGE_DAYS, GOLD_MIN_DOCUMENTATION, SILVER_MIN_DOCUMENTATION, Outcome,
-                            grade, worst)
+from quality.labels import GOLD_MIN_COVERAGE, GOLD_MIN_DOCUMENTATION, SILVER_MIN_DOCUMENTATION, Outcome, grade, worst
+from quality.measures import Coverage, Timeliness
 from quality.specs import CATEGORIES, Check, all_specs
 from quality.suites import KINDS, build_suite
 
 ALL_PASS = [Outcome("a", "conformance", "critical", True), Outcome("b", "completeness", "critical", True),
             Outcome("c", "plausibility", "warning", True)]
+DUE = dt.date(2025, 4, 1)
+ON_TIME, DUE_TODAY, LATE = Timeliness("2024-12", DUE, -30), Timeliness("2024-12", DUE, 0), Timeliness("2024-12", DUE, 1)
+FULL = Coverage("2024", 200, 200, ())
+GOLD_EDGE = Coverage("2024", 200, round(200 * GOLD_MIN_COVERAGE), ("4601",))
+BELOW_GOLD = Coverage("2024", 200, round(200 * GOLD_MIN_COVERAGE) - 1, ("4601", "5001"))
 
 
-@pytest.mark.parametrize(("outcomes", "documentation", "age_days", "expected"), [
-    (ALL_PASS, 1.0, 0, "platinum"),
-    (ALL_PASS, 1.0, GOLD_MAX_AGE_DAYS, "platinum"),            # boundary: exactly 35 days is still fresh
-    (ALL_PASS, 1.0, GOLD_MAX_AGE_DAYS + 0.01, "silver"),       # stale → not gold
-    (ALL_PASS, 1.0, None, "silver"),                           # timeliness unknown → not gold
-    (ALL_PASS, 0.99, 1, "gold"),                               # not fully documented → not platinum
-    (ALL_PASS, GOLD_MIN_DOCUMENTATION, 1, "gold"),
-    (ALL_PASS, GOLD_MIN_DOCUMENTATION - 0.01, 1, "silver"),
-    (ALL_PASS, SILVER_MIN_DOCUMENTATION, 1, "silver"),
-    (ALL_PASS, SILVER_MIN_DOCUMENTATION - 0.01, 1, "bronze"),
-    (ALL_PASS, None, 1, "bronze"),                             # no documentation at all
-    (ALL_PASS[:2], 1.0, 1, "gold"),                            # no plausibility check → not platinum
-    (ALL_PASS[:2] + [Outcome("c", "plausibility", "warning", False)], 1.0, 1, "silver"),
-    (ALL_PASS[1:] + [Outcome("a", "conformance", "critical", False)], 1.0, 1, "bronze"),
-    ([], 1.0, 1, "bronze"),                                    # nothing checked still gets bronze
+@pytest.mark.parametrize(("outcomes", "documentation", "timeliness", "coverage", "expected"), [
+    (ALL_PASS, 1.0, ON_TIME, FULL, "platinum"),
+    (ALL_PASS, 1.0, DUE_TODAY, FULL, "platinum"),               # boundary: due today is still on time
+    (ALL_PASS, 1.0, LATE, FULL, "silver"),                      # next period overdue → not gold
+    (ALL_PASS, 1.0, None, FULL, "silver"),                      # timeliness unknown → not gold
+    (ALL_PASS, 1.0, ON_TIME, GOLD_EDGE, "gold"),                # 95 % covered: gold, not platinum
+    (ALL_PASS, 1.0, ON_TIME, BELOW_GOLD, "silver"),             # a kommune too many missing → not gold
+    (ALL_PASS, 1.0, ON_TIME, None, "silver"),                   # coverage unknown → not gold
+    (ALL_PASS, 0.99, ON_TIME, FULL, "gold"),                    # not fully documented → not platinum
+    (ALL_PASS, GOLD_MIN_DOCUMENTATION, ON_TIME, FULL, "gold"),
+    (ALL_PASS, GOLD_MIN_DOCUMENTATION - 0.01, ON_TIME, FULL, "silver"),
+    (ALL_PASS, SILVER_MIN_DOCUMENTATION, ON_TIME, FULL, "silver"),
+    (ALL_PASS, SILVER_MIN_DOCUMENTATION - 0.01, ON_TIME, FULL, "bronze"),
+    (ALL_PASS, None, ON_TIME, FULL, "bronze"),                  # no documentation at all
+    (ALL_PASS[:2], 1.0, ON_TIME, FULL, "gold"),                 # no plausibility check → not platinum
+    (ALL_PASS[:2] + [Outcome("c", "plausibility", "warning", False)], 1.0, ON_TIME, FULL, "silver"),
+    (ALL_PASS[1:] + [Outcome("a", "conformance", "critical", False)], 1.0, ON_TIME, FULL, "bronze"),
+    ([], 1.0, ON_TIME, FULL, "bronze"),                         # nothing checked still gets bronze
 ])
-def test_grade(outcomes, documentation, age_days, expected):
-    label = grade(outcomes, documentation, age_days)
+def test_grade(outcomes, documentation, timeliness, coverage, expected):
+    label = grade(outcomes, documentation, timeliness, coverage)
     assert label.label == expected, label.reasons
     assert label.reasons  # every label says why
 
 
 def test_bronze_names_the_failing_critical_check():
-    label = grade([Outcome("kommunenummer_valid_on_date", "conformance", "critical", False)], 1.0, 0)
+    label = grade([Outcome("kommunenummer_valid_on_date", "conformance", "critical", False)], 1.0, ON_TIME, FULL)
     assert label.label == "bronze"
     assert "kommunenummer_valid_on_date" in " ".join(label.reasons)
+
+
+def test_reasons_say_how_late_and_which_kommune_is_missing():
+    reasons = " ".join(grade(ALL_PASS, 1.0, LATE, BELOW_GOLD).reasons)
+    assert "01.04.2025" in reasons and "1 dager forsinket" in reasons
+    assert "4601" in reasons and "94,5 %" in reasons
 
 
 @pytest.mark.parametrize("documentation", [-0.1, 1.5])
 def test_grade_rejects_documentation_outside_0_1(documentation):
     with pytest.raises(ValueError, match="between 0 and 1"):
-        grade(ALL_PASS, documentation, 0)
+        grade(ALL_PASS, documentation, ON_TIME, FULL)
 
 
 def test_worst_label():
