@@ -21,6 +21,7 @@ tree, so two platforms (or two test workers) can build at the same time.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -250,6 +251,14 @@ def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
     return "\n".join(lines)
 
 
+def _demo_vars(settings: Settings) -> list[str]:
+    """``--vars`` with the demo scale, so count targets are scaled like the demo data (helsedata.demo)."""
+    from helsedata.demo import demo_scale
+
+    scale = demo_scale(settings)
+    return [] if scale is None else ["--vars", json.dumps({"demo_scale": scale})]
+
+
 def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True) -> BuildResult:
     """Run ``dbt build`` (seeds, models, data and unit tests) against the warehouse.
 
@@ -267,7 +276,8 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
     started = time.perf_counter()
     with _environment(settings), _Progress(progress) as bar:
         try:
-            outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select))
+            outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select)
+                                                        + _demo_vars(settings))
         finally:
             _release_duckdb()
     nodes = _outcomes(outcome.result)
