@@ -21,7 +21,9 @@ from dashboards.formats import D3_FORMAT_LOCALE, D3_TIME_FORMAT_LOCALE
 PALETTE = ("#1f5fa8", "#b3541e", "#2e7d32", "#6a3d9a", "#8a6d00", "#00796b", "#c2185b", "#455a64",
            "#5d4037", "#283593")
 TARGET_COLOUR = "#a00000"
-FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+#: Vega measures text with the fonts vl-convert finds; naming a common font first keeps the
+#: browser's text the width the layout was made for (system-ui would overflow axis labels).
+FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def render_svg(chart, chart_id: str, small: bool = False) -> str:
     """The chart as an inline SVG element labelled by the element ``{chart_id}-alt``."""
     import vl_convert
 
-    svg = vl_convert.vegalite_to_svg(_config(chart, small).to_dict(), format_locale=D3_FORMAT_LOCALE,
+    svg = vl_convert.vegalite_to_svg(_config(chart, small).to_dict(validate=False), format_locale=D3_FORMAT_LOCALE,
                                      time_format_locale=D3_TIME_FORMAT_LOCALE)
     svg = re.sub(r"^<svg ", f'<svg role="img" aria-labelledby="{chart_id}-alt" focusable="false" ', svg, count=1)
     return re.sub(r'<svg ([^>]*?)width="(\d+)" height="(\d+)"',
@@ -76,9 +78,9 @@ def render_svg(chart, chart_id: str, small: bool = False) -> str:
 
 
 def trend(chart_id: str, title: str, points: Sequence[dict[str, Any]], *, unit: str | None,
-          target: float | None, alt: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
+          targets: Sequence[float] = (), description: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
           small: bool = False) -> Chart:
-    """A line per group over the periods (``points``: period, group, value), with the target as a rule.
+    """A line per group over the periods (``points``: period, group, value), targets as dashed rules.
 
     ``period`` is a year (``2024``) or a month start date (``2024-03-01``).
     """
@@ -91,41 +93,42 @@ def trend(chart_id: str, title: str, points: Sequence[dict[str, Any]], *, unit: 
     colour = (alt.Color("group:N", title=None, scale=alt.Scale(domain=groups, range=list(PALETTE)),
                         legend=None if len(groups) < 2 or small else alt.Legend(columns=3))
               if groups else alt.value(PALETTE[0]))
-    y_scale = alt.Scale(zero=unit != "andel", domain=[0, 1] if unit == "andel" and not monthly else alt.Undefined)
+    y_scale = alt.Scale(zero=unit != "andel")
     lines = alt.Chart(alt.Data(values=list(points))).mark_line(point=not small, strokeWidth=2).encode(
         x=x, y=alt.Y("value:Q", title=None, scale=y_scale,
                      axis=alt.Axis(format=axis_format(unit), tickCount=3 if small else 5)),
         color=colour)
     layers = [lines]
-    if target is not None:
-        layers.append(alt.Chart(alt.Data(values=[{"target": target}])).mark_rule(
-            color=TARGET_COLOUR, strokeDash=[5, 3], strokeWidth=1.5).encode(y="target:Q"))
+    if targets:
+        layers.append(alt.Chart(alt.Data(values=[{"target": t} for t in targets])).mark_rule(
+            clip=True, color=TARGET_COLOUR, strokeDash=[5, 3], strokeWidth=1.5).encode(y="target:Q"))
     width, height = (160, 60) if small else (560, 220)
     chart = alt.layer(*layers).properties(width=width, height=height)
-    return Chart(chart_id, title, render_svg(chart, chart_id, small), alt, tuple(columns), tuple(map(tuple, rows)))
+    return Chart(chart_id, title, render_svg(chart, chart_id, small), description, tuple(columns), tuple(map(tuple, rows)))
 
 
 def bars(chart_id: str, title: str, bars_: Sequence[dict[str, Any]], *, unit: str | None,
-         alt: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Chart:
+         description: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Chart:
     """Horizontal bars (``bars_``: name, value), in the order given."""
     import altair as alt
 
     order = [b["name"] for b in bars_]
     chart = alt.Chart(alt.Data(values=list(bars_))).mark_bar(color=PALETTE[0]).encode(
-        y=alt.Y("name:N", title=None, sort=order),
+        y=alt.Y("name:N", title=None, sort=order, axis=alt.Axis(labelLimit=260)),
         x=alt.X("value:Q", title=None, axis=alt.Axis(format=axis_format(unit))),
     ).properties(width=460, height=max(60, 18 * len(bars_)))
-    return Chart(chart_id, title, render_svg(chart, chart_id), alt, tuple(columns), tuple(map(tuple, rows)))
+    return Chart(chart_id, title, render_svg(chart, chart_id), description, tuple(columns), tuple(map(tuple, rows)))
 
 
 def spread(chart_id: str, title: str, values: Sequence[float], *, unit: str | None,
-           alt: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Chart:
+           description: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Chart:
     """The distribution of kommune values: a box plot over a strip of the values."""
     import altair as alt
 
     data = alt.Data(values=[{"value": v} for v in values])
     x = alt.X("value:Q", title=None, axis=alt.Axis(format=axis_format(unit)))
-    box = alt.Chart(data).mark_boxplot(extent="min-max", color=PALETTE[0], size=28).encode(x=x)
-    strip = alt.Chart(data).mark_tick(color=PALETTE[1], opacity=0.5, thickness=1, size=14).encode(x=x)
-    chart = alt.vconcat(box.properties(width=520, height=36), strip.properties(width=520, height=20), spacing=4)
-    return Chart(chart_id, title, render_svg(chart, chart_id), alt, tuple(columns), tuple(map(tuple, rows)))
+    box = alt.Chart(data).mark_boxplot(extent="min-max", color="#9ec3ea", size=30,
+                                       median=alt.MarkConfig(color=PALETTE[0], strokeWidth=2)).encode(x=x)
+    strip = alt.Chart(data).mark_tick(color=PALETTE[1], opacity=0.7, thickness=1, size=40).encode(x=x)
+    chart = alt.layer(box, strip).properties(width=520, height=44)
+    return Chart(chart_id, title, render_svg(chart, chart_id), description, tuple(columns), tuple(map(tuple, rows)))
