@@ -48,8 +48,8 @@ PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
     (r"no checks ran", "ingen kontroller ble kjørt"),
     (r"(\d+) critical check\(s\) fail: (.*)", r"\1 kritiske kontroller feiler: \2"),
     (r"(\d+) warning check\(s\) fail: (.*)", r"\1 advarselskontroller feiler: \2"),
-    (r"documentation (\S+) < (\S+)", lambda m: f"dokumentasjon {_pct(m[1])} < {_pct(m[2])}"),
     (r"documentation unknown < (\S+)", lambda m: f"dokumentasjon ukjent < {_pct(m[1])}"),
+    (r"documentation (\S+) < (\S+)", lambda m: f"dokumentasjon {_pct(m[1])} < {_pct(m[2])}"),
     (r"timeliness unknown \(no load recorded\)", "aktualitet ukjent (ingen innlasting registrert)"),
     (r"newest load (\d+) days old > (\d+)", r"nyeste innlasting er \1 dager gammel (mer enn \2)"),
     (r"no (.*) checks", lambda m: f"ingen kontroller av {_categories(m[1])}"),
@@ -95,7 +95,7 @@ PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
     (r"'no_data' exactly when a target is set and there is no value\.",
      "'no_data' nøyaktig når et mål er satt og det ikke finnes noen verdi."),
     (r"coverage = min\(mottatt, forventet\) / forventet \(received, capped at expected\)\.",
-     "coverage = min(mottatt, forventet) / forventet (mottatt, høyst forventet)."),
+     "dekningsgrad = min(mottatt, forventet) / forventet (mottatt, men høyst forventet)."),
     (r"table (\S+) does not exist", r"tabellen \1 finnes ikke"),
 )
 _COMPILED = tuple((re.compile(pattern, re.DOTALL), replacement) for pattern, replacement in PHRASES)
