@@ -72,6 +72,10 @@ def render_svg(chart, chart_id: str, small: bool = False) -> str:
 
     svg = vl_convert.vegalite_to_svg(_config(chart, small).to_dict(validate=False), format_locale=D3_FORMAT_LOCALE,
                                      time_format_locale=D3_TIME_FORMAT_LOCALE)
+    # Vega marks carry ARIA roles of their own; the chart is one image, named by its text alternative
+    svg = re.sub(r'\s(role|aria-roledescription|aria-label)="[^"]*"', "", svg)
+    # ids (clip paths, gradients) are per file in Vega's output: make them unique on the page
+    svg = re.sub(r'(\bid="|url\(#|href="#)', lambda m: f"{m.group(1)}{chart_id}-", svg)
     svg = re.sub(r"^<svg ", f'<svg role="img" aria-labelledby="{chart_id}-alt" focusable="false" ', svg, count=1)
     return re.sub(r'<svg ([^>]*?)width="(\d+)" height="(\d+)"',
                   r'<svg \1width="\2" height="\3" style="max-width:100%;height:auto"', svg, count=1)

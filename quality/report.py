@@ -35,6 +35,12 @@ def _categories(text: str) -> str:
     return text.replace(" and ", " og ")
 
 
+def _checks_fail(n: int, severity: str, names: str) -> str:
+    singular, plural = {"critical": ("kritisk kontroll", "kritiske kontroller"),
+                        "warning": ("advarselskontroll", "advarselskontroller")}[severity]
+    return f"{n} {singular if n == 1 else plural} feiler: {names}"
+
+
 #: (English pattern, bokmål) pairs: label reasons (quality/labels.py) and check descriptions
 #: (quality/specs.py). Patterns match a whole text; groups are carried over.
 PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
@@ -46,8 +52,7 @@ PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
     (r"platinum: fully documented; conformance, completeness and plausibility all checked",
      "platina: fullt dokumentert; samsvar, kompletthet og plausibilitet er kontrollert"),
     (r"no checks ran", "ingen kontroller ble kjørt"),
-    (r"(\d+) critical check\(s\) fail: (.*)", r"\1 kritiske kontroller feiler: \2"),
-    (r"(\d+) warning check\(s\) fail: (.*)", r"\1 advarselskontroller feiler: \2"),
+    (r"(\d+) (critical|warning) check\(s\) fail: (.*)", lambda m: _checks_fail(int(m[1]), m[2], m[3])),
     (r"documentation unknown < (\S+)", lambda m: f"dokumentasjon ukjent < {_pct(m[1])}"),
     (r"documentation (\S+) < (\S+)", lambda m: f"dokumentasjon {_pct(m[1])} < {_pct(m[2])}"),
     (r"timeliness unknown \(no load recorded\)", "aktualitet ukjent (ingen innlasting registrert)"),
@@ -120,6 +125,27 @@ def to_bokmal(text: str | None) -> str:
     return text
 
 
+_IDENTIFIER = re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+
+
+def mark_identifiers(text: str):
+    """Escape ``text`` and set identifiers (``snake_case`` names of checks and columns) in ``<code>``.
+
+    >>> str(mark_identifiers("1 advarselskontroll feiler: rows_per_month <x>"))
+    '1 advarselskontroll feiler: <code>rows_per_month</code> &lt;x&gt;'
+    """
+    from markupsafe import Markup, escape
+
+    return Markup(_IDENTIFIER.sub(r"<code>\1</code>", str(escape(text))))
+
+
+def _example_value(value) -> str:
+    """An example cell: numbers in Norwegian format, the rest as it is."""
+    if isinstance(value, float):
+        return format_number(value, decimals=3)
+    return "" if value is None else str(value)
+
+
 def _percent(value: float | None, digits: int = 1) -> str:
     """A percentage (already ×100) in Norwegian format: ``11,1 %``."""
     if value is None:
@@ -155,7 +181,7 @@ def render(run, demo: str | None = None) -> str:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("quality", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
-    env.filters.update(nb=to_bokmal, failing=failing_share, num=format_number, pct=_percent, date=format_date,
+    env.filters.update(nb=to_bokmal, failing=failing_share, ids=mark_identifiers, example=_example_value, num=format_number, pct=_percent, date=format_date,
                        label=lambda label: LABELS.get(label, label),
                        severity=lambda s: SEVERITIES.get(s, s), category=lambda c: CATEGORIES.get(c, c),
                        context=lambda c: CONTEXTS.get(c, c))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
-#: English words that must not appear in text users read.
+#: English words that must not appear in text users read ("trend", "status", "data" and "register"
+#: are bokmål too).
 ENGLISH_WORDS = (
     "the", "and", "of", "with", "report", "published", "publication", "target", "value", "values", "share",
     "coverage", "registry", "registries", "quality", "check", "checks", "failed", "fail", "fails", "passed",
     "pass", "unknown", "summary", "dataset", "label", "documentation", "newest", "days", "month", "months",
     "year", "years", "none", "behind", "track", "within", "tolerance", "recipients", "suppressed", "table",
-    "rows", "chart", "trend", "overall", "warning", "critical", "silver", "gold", "bronze", "platinum", "load",
+    "rows", "chart", "overall", "warning", "critical", "silver", "gold", "bronze", "platinum", "load",
     "examples", "allowed", "each", "municipal", "health", "timeliness", "deliveries", "received", "expected",
     "below", "threshold", "missing", "illustrative", "definition", "numerator", "denominator", "goal",
 )
