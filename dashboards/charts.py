@@ -98,7 +98,8 @@ def trend(chart_id: str, title: str, points: Sequence[dict[str, Any]], *, unit: 
                         legend=None if len(groups) < 2 or small else alt.Legend(columns=3))
               if groups else alt.value(PALETTE[0]))
     y_scale = alt.Scale(zero=unit != "andel")
-    lines = alt.Chart(alt.Data(values=list(points))).mark_line(point=not small, strokeWidth=2).encode(
+    single = len({p["period"] for p in points}) == 1  # one period: a line has nothing to join, show the point
+    lines = alt.Chart(alt.Data(values=list(points))).mark_line(point=not small or single, strokeWidth=2).encode(
         x=x, y=alt.Y("value:Q", title=None, scale=y_scale,
                      axis=alt.Axis(format=axis_format(unit), tickCount=3 if small else 5)),
         color=colour)

@@ -35,11 +35,13 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
 
         actor = getpass.getuser()
     result = run_publish(settings(), override_reason=reason if override else None, actor=actor)
+    from dashboards.formats import format_number as num
     from dashboards.report import GATE_LABELS, report_pages
 
     pages = report_pages(settings())
-    human = [f"Publiserte {result.tables.get('public.indicator_values', 0)} indikatorverdier "
-             f"({result.cells_suppressed} skjult, {result.cells_suppressed_secondary} av dem for å beskytte andre).",
+    human = [f"Publiserte {num(result.tables.get('public.indicator_values', 0))} indikatorverdier "
+             f"({num(result.cells_suppressed)} skjult, {num(result.cells_suppressed_secondary)} av dem for å "
+             "beskytte andre).",
              f"Kvalitetskontroll: {GATE_LABELS.get(result.gate, result.gate)}.", f"Rapport: {pages.report}",
              f"Registersider ({len(pages.registry_pages)}): {pages.registry_dir}",
              f"Datakvalitet: {pages.report.parent / 'quality.html'}"]
