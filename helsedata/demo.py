@@ -50,5 +50,5 @@ def demo_scale_of(con) -> float | None:
                          "and table_name = 'demo_runs'").fetchone()[0]
     if not exists:
         return None
-    row = con.execute(f"select scale from {DEMO_RUNS_TABLE} order by generated_at desc limit 1").fetchone()
+    row = con.execute(f"select scale from {DEMO_RUNS_TABLE} order by generated_at desc, rowid desc limit 1").fetchone()
     return None if row is None else float(row[0])
