@@ -56,9 +56,9 @@ def _config(chart, small: bool = False):
 
     A small chart (a sparkline in the summary) has no axes: its table says the numbers.
     """
-    axis = (dict(labels=False, ticks=False, domain=False, grid=False, title=None) if small else
-            dict(labelFontSize=11, titleFontSize=11, labelColor="#1b1b1b", titleColor="#1b1b1b",
-                 gridColor="#e0e0e0"))
+    axis = ({"labels": False, "ticks": False, "domain": False, "grid": False, "title": None} if small else
+            {"labelFontSize": 11, "titleFontSize": 11, "labelColor": "#1b1b1b", "titleColor": "#1b1b1b",
+             "gridColor": "#e0e0e0"})
     return (chart.configure(font=FONT, aria=False, background="white", padding=2 if small else 5)
             .configure_axis(**axis)
             .configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom", labelColor="#1b1b1b",

@@ -198,14 +198,7 @@ def _indicator(indicator_id, rows, status_rows, definition, texts, registry_name
     per_group = len({str(r.get("breakdown_code") or "alle") for r in national}) > 1
 
     light, group_lights = _lights(status_rows, national, latest_period, unit, registry_names)
-    if per_group and latest:
-        shown = [r["value"] for r in latest if not r.get("suppressed") and r.get("value") is not None]
-        latest_text = (f"{format_number(min(shown), unit)} – {format_number(max(shown), unit)}"
-                       f" ({len(latest)} {BREAKDOWN_WORDS.get(str(latest[0].get('breakdown')), 'grupper')})"
-                       if shown else SUPPRESSED_SYMBOL)
-    else:
-        latest_text = _value_text(latest[0] if latest else None, unit)
-    texts = dict(texts)
+    latest_text = _latest_text(latest, per_group, unit)
     series_rows = [(format_period(r["period"]), _group_name(r, registry_names), _value_text(r, unit)) for r in national]
     columns = ("År", "Gruppe", "Verdi") if per_group else ("År", "Hele landet")
     table = series_rows if per_group else [(p, v) for p, _, v in series_rows]
@@ -231,6 +224,17 @@ def _indicator(indicator_id, rows, status_rows, definition, texts, registry_name
     if latest_period and not per_group:
         indicator.charts += _geography_charts(indicator_id, name, rows, latest_period, unit)
     return indicator
+
+
+def _latest_text(latest: Sequence[Mapping[str, Any]], per_group: bool, unit: str | None) -> str:
+    """The latest national value; for an indicator per registry (or technology) the range of them."""
+    if not per_group or not latest:
+        return _value_text(latest[0] if latest else None, unit)
+    shown = [r["value"] for r in latest if not r.get("suppressed") and r.get("value") is not None]
+    if not shown:
+        return SUPPRESSED_SYMBOL
+    groups = BREAKDOWN_WORDS.get(str(latest[0].get("breakdown")), "grupper")
+    return f"{format_number(min(shown), unit)} – {format_number(max(shown), unit)} ({len(latest)} {groups})"
 
 
 def _lights(status_rows, national, latest_period, unit, registry_names) -> tuple[Light, list]:

@@ -81,8 +81,8 @@ PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
      "Én rad per indikator (og gruppe): siste verdi mot målet."),
     (r"One row per registry, reporting unit and month\.", "Én rad per register, rapporteringsenhet og måned."),
     (r"One row per (.*)\.", r"Én rad per \1."),
-    (r"Each (\w+)'s row count in the latest period is (\S+)–(\S+) times the previous period's "
-     r"\(at most (\S+) % of \w+ outside; groups under (\d+) rows before are not compared\)\.",
+    ((r"Each (\w+)'s row count in the latest period is (\S+)–(\S+) times the previous period's "
+      r"\(at most (\S+) % of \w+ outside; groups under (\d+) rows before are not compared\)\."),
      lambda m: (f"Antall rader per {m[1]} i siste periode er {m[2].replace('.', ',')}–{m[3].replace('.', ',')} "
                 f"ganger forrige periode (høyst {m[4].replace('.', ',')}\u202f% utenfor; grupper med under {m[5]} "
                 "rader før sammenlignes ikke).")),

@@ -39,9 +39,9 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
     from dashboards.report import GATE_LABELS, report_pages
 
     pages = report_pages(settings())
-    human = [f"Publiserte {num(result.tables.get('public.indicator_values', 0))} indikatorverdier "
-             f"({num(result.cells_suppressed)} skjult, {num(result.cells_suppressed_secondary)} av dem for å "
-             "beskytte andre).",
+    human = [(f"Publiserte {num(result.tables.get('public.indicator_values', 0))} indikatorverdier "
+              f"({num(result.cells_suppressed)} skjult, {num(result.cells_suppressed_secondary)} av dem "
+              "for å beskytte andre)."),
              f"Kvalitetskontroll: {GATE_LABELS.get(result.gate, result.gate)}.", f"Rapport: {pages.report}",
              f"Registersider ({len(pages.registry_pages)}): {pages.registry_dir}",
              f"Datakvalitet: {pages.report.parent / 'quality.html'}"]
