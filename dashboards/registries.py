@@ -8,7 +8,8 @@ month; published exactly, it is not about persons). A page has
 * the **worklist**: the reporting units below a threshold in the latest month, sorted by missing
   deliveries (expected − received), with their names. Kommune codes are named through the
   2024 list, and codes that no longer exist through SSB's crosswalk ("Rygge (nå Moss)");
-  organisation numbers through the seed ``rapporteringsenheter`` when it names them.
+  organisation numbers through the seed ``rapporteringsenheter`` when it names them (the demo's
+  synthetic organisations have no names: the page says so and shows the number).
 """
 
 from __future__ import annotations
@@ -63,20 +64,22 @@ def unit_names() -> dict[str, str]:
     return names
 
 
-def unit_label(code: str, kind: str | None) -> str:
-    """A reporting unit's name, or what it is when no name is known.
+def unit_label(code: str) -> str:
+    """A reporting unit's name, or that it has none on record (the number is shown beside it).
 
-    >>> unit_label("3911", "kommunenummer"), unit_label("0136", "kommunenummer"), unit_label("3811", None)
-    ('Færder', 'Rygge (nå Moss)', 'Færder (gammelt kommunenr.)')
-    >>> unit_label("312345674", "organisasjonsnummer")
-    'Virksomhet, org.nr. 312 345 674 (navn ikke registrert)'
+    >>> unit_label("3911"), unit_label("0136"), unit_label("3811"), unit_label("312345674")
+    ('Færder', 'Rygge (nå Moss)', 'Færder (gammelt kommunenr.)', 'Navn ikke registrert')
     """
-    name = unit_names().get(code)
-    if name:
-        return name
-    if kind == "organisasjonsnummer" and len(code) == 9:
-        return f"Virksomhet, org.nr. {code[:3]} {code[3:6]} {code[6:]} (navn ikke registrert)"
-    return f"Enhet {code} (navn ikke registrert)"
+    return unit_names().get(code, "Navn ikke registrert")
+
+
+def unit_number(code: str) -> str:
+    """An organisation number grouped as Brønnøysundregistrene writes it; other codes as they are.
+
+    >>> unit_number("312345674"), unit_number("0301")
+    ('312 345 674', '0301')
+    """
+    return f"{code[:3]} {code[3:6]} {code[6:]}" if len(code) == 9 and code.isdigit() else code
 
 
 @dataclass
@@ -153,7 +156,7 @@ def worklist(rows: Sequence[Mapping[str, Any]], latest: str) -> list[WorkItem]:
             continue
         expected, received = int(r.get("forventet") or 0), int(r.get("mottatt") or 0)
         items.append(WorkItem(
-            name=unit_label(r["rapporteringsenhet"], r.get("rapporteringsenhet_type")), code=r["rapporteringsenhet"],
+            name=unit_label(r["rapporteringsenhet"]), code=unit_number(r["rapporteringsenhet"]),
             expected=expected, received=received, missing=max(expected - received, 0),
             coverage=format_share(r.get("coverage")), digital=format_share(r.get("digital_share")),
             on_time=format_share(r.get("on_time_share")), below=_below_words(r),
@@ -214,4 +217,4 @@ def registry_names() -> dict[str, str]:
 
 
 __all__ = ["RegistryPage", "WorkItem", "build_registry_pages", "monthly", "registry_names",
-           "thresholds", "unit_label", "worklist"]
+           "thresholds", "unit_label", "unit_number", "worklist"]
