@@ -79,15 +79,23 @@ class Light:
     """The status shown for an indicator; for per-registry indicators the worst registry's."""
 
     status: Status
-    worst_of: str | None = None  # name of the registry (or group) whose light it is
+    worst: tuple[str, ...] = ()  # the registries (or groups) with this light, when there are several groups
     groups: int = 1
 
     @property
     def worst_text(self) -> str:
-        """Which group the light is taken from, e.g. "Svakest av 10: Kreftregisteret"."""
-        if self.worst_of and self.groups > 1:
-            return f"Svakest av {self.groups}: {self.worst_of}"
-        return ""
+        """Which groups the light is taken from, e.g. "Svakest av 10: Kreftregisteret".
+
+        >>> Light(STATUSES["red"], ("Kreftregisteret",), 10).worst_text
+        'Svakest av 10: Kreftregisteret'
+        >>> Light(STATUSES["green"], ("A", "B"), 2).worst_text
+        'Alle 2 er grønne'
+        """
+        if self.groups < 2 or not self.worst:
+            return ""
+        if len(self.worst) == self.groups:
+            return f"Alle {self.groups} er {self.status.word.lower()}e" if self.status.rank else ""
+        return f"Svakest av {self.groups}: {', '.join(self.worst)}"
 
 
 @dataclass
@@ -251,8 +259,8 @@ def _lights(status_rows, national, latest_period, unit, registry_names) -> tuple
         group = _group_name(value_row, registry_names) if value_row else registry_names.get(code, code)
         named.append((group, status_of(row), _value_text(value_row, unit)))
     named.sort(key=lambda g: (-g[1].rank, g[0]))
-    worst = named[0]
-    return Light(worst[1], worst[0] if worst[1].rank else None, len(named)), named
+    worst = named[0][1]
+    return Light(worst, tuple(g[0] for g in named if g[1] == worst), len(named)), named
 
 
 def _trend_alt(name, points, unit, targets, definition) -> str:
