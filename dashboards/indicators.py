@@ -90,11 +90,13 @@ class Light:
         'Svakest av 10: Kreftregisteret'
         >>> Light(STATUSES["green"], ("A", "B"), 2).worst_text
         'Alle 2 er grønne'
+        >>> Light(STATUSES["no_target"], ("A",), 4).worst_text
+        ''
         """
-        if self.groups < 2 or not self.worst:
+        if self.groups < 2 or not self.worst or not self.status.rank:  # no light, nothing to single out
             return ""
         if len(self.worst) == self.groups:
-            return f"Alle {self.groups} er {self.status.word.lower()}e" if self.status.rank else ""
+            return f"Alle {self.groups} er {self.status.word.lower()}e"
         return f"Svakest av {self.groups}: {', '.join(self.worst)}"
 
 
