@@ -56,7 +56,7 @@ STATUSES = {
 }
 
 QUALITY_LABELS = {"bronze": "bronse", "silver": "sølv", "gold": "gull", "platinum": "platina"}
-BREAKDOWN_WORDS = {"register": "register", "tjenestetype": "teknologi"}
+BREAKDOWN_WORDS = {"register": "registre", "tjenestetype": "teknologier"}
 
 
 def status_of(row: Mapping[str, Any] | None) -> Status:
