@@ -47,7 +47,7 @@ PUBLIC_COVERAGE = "public.registry_reporting_coverage"
 GATE_LABELS = {"passed": "bestått", "overridden": "overstyrt (se revisjonsloggen)",
                "unavailable": "ikke tilgjengelig"}
 
-__all__ = ["SUPPRESSED_SYMBOL", "ReportPages", "demo_notice", "format_number", "render_report", "status_colour"]
+__all__ = ["SUPPRESSED_SYMBOL", "Publication", "ReportPages", "demo_notice", "format_number", "render_report", "status_colour"]
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,21 @@ def _environment():
     return env
 
 
-def _page_context(published_at: dt.datetime, gate: str, scale: float | None, root: str) -> dict[str, Any]:
-    from privacy.disclosure import ROUNDING_BASE, SUPPRESSION_THRESHOLD
+@dataclass(frozen=True)
+class Publication:
+    """What every page says about the publication it belongs to (footer and demo notice)."""
 
-    return {"published": format_date(published_at), "gate": GATE_LABELS.get(gate, gate),
-            "demo": demo_notice(scale), "root": root, "suppressed_symbol": SUPPRESSED_SYMBOL,
-            "threshold": SUPPRESSION_THRESHOLD, "rounding_base": ROUNDING_BASE}
+    published_at: dt.datetime
+    gate: str
+    suppression_threshold: int
+    rounding_base: int
+    demo_scale: float | None = None
+
+    def context(self, root: str) -> dict[str, Any]:
+        """Template variables of a page ``root`` levels below the reports folder (``""`` or ``"../"``)."""
+        return {"published": format_date(self.published_at), "gate": GATE_LABELS.get(self.gate, self.gate),
+                "demo": demo_notice(self.demo_scale), "root": root, "suppressed_symbol": SUPPRESSED_SYMBOL,
+                "threshold": self.suppression_threshold, "rounding_base": self.rounding_base}
 
 
 def _write(path: Path, html: str) -> None:
@@ -110,18 +119,32 @@ def _write(path: Path, html: str) -> None:
     tmp.replace(path)
 
 
-def _published_coverage(settings: Settings) -> list[dict[str, Any]]:
-    """``public.registry_reporting_coverage`` as just published (empty when it was not written)."""
+def _fetch(con, table: str) -> list[dict[str, Any]]:
+    schema, name = table.split(".")
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                         "and table_name = ?", [schema, name]).fetchone()[0]
+    if not exists:
+        return []
+    cursor = con.execute(f"select * from {table}")
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, r)) for r in cursor.fetchall()]
+
+
+def _published(settings: Settings, published_at: dt.datetime, gate: str) -> tuple[Publication, list[dict[str, Any]]]:
+    """The publication's rules (``public.publication``, as privacy applied them) and the coverage rows.
+
+    Read from the published tables rather than imported from :mod:`privacy`: the pages show only
+    what was published, including the rules it was published under.
+    """
+    from helsedata.demo import demo_scale_of
     from helsedata.warehouse import read_only
 
     with read_only(settings.warehouse) as con:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'public' "
-                             "and table_name = 'registry_reporting_coverage'").fetchone()[0]
-        if not exists:
-            return []
-        cursor = con.execute(f"select * from {PUBLIC_COVERAGE}")
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, r)) for r in cursor.fetchall()]
+        [rules] = _fetch(con, "public.publication")
+        coverage = _fetch(con, PUBLIC_COVERAGE)
+        scale = demo_scale_of(con)
+    return Publication(published_at, gate, int(rules["suppression_threshold"]), int(rules["rounding_base"]),
+                       scale), coverage
 
 
 def indicator_texts() -> dict[str, dict[str, str]]:
@@ -132,19 +155,20 @@ def indicator_texts() -> dict[str, dict[str, str]]:
 
 
 def render_pages(values: Sequence[Mapping[str, Any]], status: Sequence[Mapping[str, Any]],
-                 definitions: Mapping[str, Mapping[str, Any]], coverage: Sequence[Mapping[str, Any]], *,
-                 published_at: dt.datetime, gate: str, scale: float | None) -> dict[str, str]:
+                 definitions: Mapping[str, Mapping[str, Any]], coverage: Sequence[Mapping[str, Any]],
+                 publication: Publication) -> dict[str, str]:
     """Every page as HTML, by its path under the reports folder."""
     env = _environment()
-    indicators = build_indicators(values, status, definitions, indicator_texts(), registry_names(), scale)
+    indicators = build_indicators(values, status, definitions, indicator_texts(), registry_names(),
+                                  publication.demo_scale)
     registries = build_registry_pages(coverage)
     pages = {"indicators.html": env.get_template("indicators.html.j2").render(
-        **_page_context(published_at, gate, scale, root=""), goals=build_goals(indicators),
+        **publication.context(root=""), goals=build_goals(indicators),
         indicators=indicators, registries=registries, statuses=STATUSES)}
     limits = thresholds()
     for page in registries:
         pages[page.href] = env.get_template("registry.html.j2").render(
-            **_page_context(published_at, gate, scale, root="../"), page=page, limits=limits)
+            **publication.context(root="../"), page=page, limits=limits)
     return pages
 
 
@@ -152,13 +176,11 @@ def render_report(settings: Settings, values, status, definitions, *, published_
                   gate: str) -> Path:
     """Write the report pages; returns the path of ``indicators.html`` (registry pages beside it).
 
-    Reads the published registry coverage and the demo scale from the warehouse, so the
-    publication step calls one function.
+    Reads the rest of the publication (its rules, the registry coverage) and the demo scale from
+    the warehouse, so the publication step calls one function.
     """
-    from helsedata.demo import demo_scale
-
-    pages = render_pages(values, status, definitions, _published_coverage(settings),
-                         published_at=published_at, gate=gate, scale=demo_scale(settings))
+    publication, coverage = _published(settings, published_at, gate)
+    pages = render_pages(values, status, definitions, coverage, publication)
     for name, html in pages.items():
         _write(settings.reports / name, html)
     return settings.reports / "indicators.html"
