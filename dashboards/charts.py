@@ -132,8 +132,8 @@ def spread(chart_id: str, title: str, values: Sequence[float], *, unit: str | No
 
     data = alt.Data(values=[{"value": v} for v in values])
     x = alt.X("value:Q", title=None, axis=alt.Axis(format=axis_format(unit)))
-    box = alt.Chart(data).mark_boxplot(extent="min-max", color="#9ec3ea", size=30,
-                                       median=alt.MarkConfig(color=PALETTE[0], strokeWidth=2)).encode(x=x)
-    strip = alt.Chart(data).mark_tick(color=PALETTE[1], opacity=0.7, thickness=1, size=40).encode(x=x)
-    chart = alt.layer(box, strip).properties(width=520, height=44)
+    strip = alt.Chart(data).mark_tick(color=PALETTE[1], opacity=0.5, thickness=1, size=40).encode(x=x)
+    box = alt.Chart(data).mark_boxplot(extent="min-max", color="#9ec3ea", opacity=0.75, size=24,
+                                       median=alt.MarkConfig(color="#0b3d75", strokeWidth=3)).encode(x=x)
+    chart = alt.layer(strip, box).properties(width=520, height=44)  # the box over the values
     return Chart(chart_id, title, render_svg(chart, chart_id), description, tuple(columns), tuple(map(tuple, rows)))
