@@ -1,147 +1,193 @@
-"""The HTML indicator report (``$HELSEDATA_HOME/reports/indicators.html``).
+"""The published report pages under ``$HELSEDATA_HOME/reports/``.
 
-One self-contained page (inline CSS, no scripts, fonts or images from elsewhere) that can be
-mailed, archived or opened offline. It is rendered only from the disclosure-controlled
+* ``indicators.html`` — the strategy's status first (per goal: each indicator's latest value,
+  target, status and trend, as in the status report of the national e-health strategy), then one
+  section per indicator with its bokmål definition and charts (:mod:`dashboards.indicators`);
+* ``registre/<register>.html`` — one page per health registry for its owner
+  (:mod:`dashboards.registries`).
+
+Every page is self-contained (inline CSS and SVG charts, no scripts, nothing fetched), so it can be
+mailed, archived or opened offline; it is rendered only from the disclosure-controlled
 ``public.*`` rows, never from the marts, so it cannot show more than the public tables do.
+Templates only loop and format: everything shown is computed before rendering.
 
 Suppressed cells are shown with SSB's symbol ``:`` ("not published for confidentiality"). Cells
 hidden for being small and cells hidden to protect them look the same on purpose: telling
 them apart would tell a reader which hidden cells are small.
+
+On demo data every page says so, with the scale (:mod:`kernel.demo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kernel.formats import (
+    SUPPRESSED_SYMBOL,
+    format_date,
+    format_number,
+    format_period,
+    format_scale,
+    format_share,
+    format_unit,
+)
+from dashboards.indicators import STATUSES, build_goals, build_indicators
+from dashboards.registries import build_registry_pages, registry_names, thresholds
 from kernel.config import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: How a suppressed cell is shown (SSB's standard symbol for confidential figures).
-SUPPRESSED_SYMBOL = ":"
-#: National periods shown in each indicator's time series.
-SERIES_LENGTH = 10
+#: Folder of the registry pages, under the reports folder.
+REGISTRY_DIR = "registre"
+PUBLIC_COVERAGE = "public.registry_reporting_coverage"
 
 GATE_LABELS = {"passed": "bestått", "overridden": "overstyrt (se revisjonsloggen)",
                "unavailable": "ikke tilgjengelig"}
-STATUS_LABELS = {"green": "På vei mot målet", "yellow": "Nær målet", "red": "Langt fra målet",
-                 "grey": "Ingen status"}
+
+__all__ = ["SUPPRESSED_SYMBOL", "Publication", "ReportPages", "demo_notice", "format_number", "render_report", "status_colour"]
 
 
-def format_number(value: Any, unit: str | None = None) -> str:
-    """Norwegian number formatting: thin-space thousands, decimal comma, shares as per cent.
+@dataclass(frozen=True)
+class ReportPages:
+    """Where one publication's pages are."""
 
-    >>> format_number(133730.0), format_number(5.66), format_number(0.953, "andel"), format_number(None)
-    ('133\\u202f730', '5,7', '95,3\\u202f%', '–')
-    """
-    if value is None:
-        return "–"
-    if unit == "andel":
-        return format_number(round(float(value) * 100, 1)) + "\u202f%"
-    number = float(value)
-    if number.is_integer():
-        return f"{int(number):,}".replace(",", "\u202f")
-    return f"{number:,.1f}".replace(",", "\u202f").replace(".", ",")
+    report: Path
+    registry_pages: tuple[Path, ...]
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.report.parent / REGISTRY_DIR
 
 
 def status_colour(status: Any) -> str:
-    """Map a status mart value to one of green/yellow/red/grey.
+    """The colour class of a status mart value.
 
-    >>> status_colour("gronn"), status_colour("RED"), status_colour(None)
-    ('green', 'red', 'grey')
+    >>> status_colour("green"), status_colour("no_target"), status_colour(None)
+    ('green', 'grey', 'grey')
     """
-    text = str(status or "").lower()
-    for colour, words in (("green", ("green", "grønn", "gronn", "met", "on_track")),
-                          ("yellow", ("yellow", "gul", "amber")),
-                          ("red", ("red", "rød", "rod", "off_track"))):
-        if any(w in text for w in words):
-            return colour
-    return "grey"
+    return STATUSES.get(str(status), STATUSES["no_data"]).colour
 
 
-def build_context(
-    values: Sequence[Mapping[str, Any]], status: Sequence[Mapping[str, Any]],
-    definitions: Mapping[str, Mapping[str, Any]], *, published_at: dt.datetime, gate: str,
-) -> dict[str, Any]:
-    """Everything the template shows, per indicator, from the public rows."""
-    by_indicator: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in values:
-        by_indicator[row["indicator_id"]].append(row)
-    status_by_indicator = {}
-    for row in status:
-        if row.get("breakdown_code") in (None, "alle") or row["indicator_id"] not in status_by_indicator:
-            status_by_indicator[row["indicator_id"]] = row
+def demo_notice(scale: float | None) -> str | None:
+    """The sentence every page shows on demo data (None on real data).
 
-    indicators = []
-    for indicator_id in sorted(by_indicator, key=lambda i: (list(definitions).index(i)
-                                                            if i in definitions else 10**6, i)):
-        rows = by_indicator[indicator_id]
-        definition = dict(definitions.get(indicator_id, {}))
-        unit = definition.get("unit")
-        national = [r for r in rows if r["geo_level"] == "nasjonal"]
-        if any(r.get("period_type") == "year" for r in national):  # the series is yearly
-            rows = [r for r in rows if r.get("period_type") in ("year", None)]
-            national = [r for r in national if r.get("period_type") in ("year", None)]
-        national.sort(key=lambda r: (str(r["period"]), str(r.get("breakdown_code") or "")))
-        periods = sorted({str(r["period"]) for r in national})
-        latest_period = periods[-1] if periods else None
-        series = [r for r in national if str(r["period"]) in periods[-SERIES_LENGTH:]]
-        latest = [r for r in national if str(r["period"]) == latest_period]
-        fylker = sorted((r for r in rows if r["geo_level"] == "fylke" and str(r["period"]) == latest_period),
-                        key=lambda r: (str(r.get("geo_name") or r["geo_code"]), str(r.get("breakdown_code") or "")))
-        state = status_by_indicator.get(indicator_id, {})
-        colour = status_colour(state.get("status") or state.get("status_colour"))
-        indicators.append({
-            "id": indicator_id,
-            "name": definition.get("navn") or indicator_id,
-            "name_en": definition.get("name_en"),
-            "goal": " – ".join(x for x in (definition.get("strategy_goal"), definition.get("sub_goal")) if x),
-            "description": definition.get("description"),
-            "numerator": definition.get("numerator"),
-            "denominator": definition.get("denominator"),
-            "unit": unit,
-            "target": definition.get("target") or None,
-            "target_year": definition.get("target_year") or None,
-            "target_is_illustrative": str(definition.get("target_is_illustrative")).lower() == "true",
-            "target_note": definition.get("target_note"),
-            "latest_period": latest_period,
-            "latest": latest,
-            "series": series,
-            "fylker": fylker,
-            "has_breakdown": any((r.get("breakdown_code") or "alle") != "alle" for r in rows),
-            "status": colour,
-            "status_label": STATUS_LABELS[colour],
-            "quality_label": next((r.get("input_quality_label") for r in reversed(series)
-                                   if r.get("input_quality_label")), None),
-        })
-    return {"indicators": indicators, "published_at": published_at, "gate": GATE_LABELS.get(gate, gate),
-            "suppressed_symbol": SUPPRESSED_SYMBOL}
+    >>> demo_notice(0.01)
+    'Dette er demodata, skala 1\\u202f%: syntetiske data for 1\\u202f% av befolkningen. Mål som teller personer er skalert med samme faktor.'
+    """
+    if scale is None:
+        return None
+    return (f"Dette er demodata, skala {format_scale(scale)}: syntetiske data for {format_scale(scale)} av "
+            "befolkningen. Mål som teller personer er skalert med samme faktor.")
 
 
-def render_html(context: Mapping[str, Any]) -> str:
-    """The report as one HTML string."""
+def _environment():
     import jinja2
 
-    from privacy.disclosure import ROUNDING_BASE, SUPPRESSION_THRESHOLD
-
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html"]),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = format_number
-    return env.get_template("indicators.html.j2").render(
-        **context, threshold=SUPPRESSION_THRESHOLD, rounding_base=ROUNDING_BASE)
+    env.filters.update(num=format_number, share=format_share, period=format_period, date=format_date,
+                       unit=format_unit)
+    return env
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What every page says about the publication it belongs to (footer and demo notice)."""
+
+    published_at: dt.datetime
+    gate: str
+    suppression_threshold: int
+    rounding_base: int
+    demo_scale: float | None = None
+
+    def context(self, root: str) -> dict[str, Any]:
+        """Template variables of a page ``root`` levels below the reports folder (``""`` or ``"../"``)."""
+        return {"published": format_date(self.published_at), "gate": GATE_LABELS.get(self.gate, self.gate),
+                "demo": demo_notice(self.demo_scale), "root": root, "suppressed_symbol": SUPPRESSED_SYMBOL,
+                "threshold": self.suppression_threshold, "rounding_base": self.rounding_base}
+
+
+def _write(path: Path, html: str) -> None:
+    """Write atomically (temporary file, then rename): a reader never sees half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _fetch(con, table: str) -> list[dict[str, Any]]:
+    schema, name = table.split(".")
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                         "and table_name = ?", [schema, name]).fetchone()[0]
+    if not exists:
+        return []
+    cursor = con.execute(f"select * from {table}")
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, r)) for r in cursor.fetchall()]
+
+
+def _published(settings: Settings, published_at: dt.datetime, gate: str) -> tuple[Publication, list[dict[str, Any]]]:
+    """The publication's rules (``public.publication``, as privacy applied them) and the coverage rows.
+
+    Read from the published tables rather than imported from :mod:`privacy`: the pages show only
+    what was published, including the rules it was published under.
+    """
+    from kernel.demo import demo_scale_of
+    from kernel.warehouse import read_only
+
+    with read_only(settings) as con:
+        [rules] = _fetch(con, "public.publication")
+        coverage = _fetch(con, PUBLIC_COVERAGE)
+        scale = demo_scale_of(con)
+    return Publication(published_at, gate, int(rules["suppression_threshold"]), int(rules["rounding_base"]),
+                       scale), coverage
+
+
+def indicator_texts() -> dict[str, dict[str, str]]:
+    """indicator_id → its bokmål texts (seed ``indicator_texts_nb``)."""
+    from kernel.codelists import read_seed
+
+    return {r["indicator_id"]: dict(r) for r in read_seed("indicator_texts_nb")}
+
+
+def render_pages(values: Sequence[Mapping[str, Any]], status: Sequence[Mapping[str, Any]],
+                 definitions: Mapping[str, Mapping[str, Any]], coverage: Sequence[Mapping[str, Any]],
+                 publication: Publication) -> dict[str, str]:
+    """Every page as HTML, by its path under the reports folder."""
+    env = _environment()
+    indicators = build_indicators(values, status, definitions, indicator_texts(), registry_names(),
+                                  publication.demo_scale)
+    registries = build_registry_pages(coverage)
+    pages = {"indicators.html": env.get_template("indicators.html.j2").render(
+        **publication.context(root=""), goals=build_goals(indicators),
+        indicators=indicators, registries=registries, statuses=STATUSES)}
+    limits = thresholds()
+    for page in registries:
+        pages[page.href] = env.get_template("registry.html.j2").render(
+            **publication.context(root="../"), page=page, limits=limits)
+    return pages
 
 
 def render_report(settings: Settings, values, status, definitions, *, published_at: dt.datetime,
                   gate: str) -> Path:
-    """Write ``reports/indicators.html`` atomically (write to a temporary file, then rename)."""
-    settings.reports.mkdir(parents=True, exist_ok=True)
-    path = settings.reports / "indicators.html"
-    html = render_html(build_context(values, status, definitions, published_at=published_at, gate=gate))
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write the report pages; returns the path of ``indicators.html`` (registry pages beside it).
+
+    Reads the rest of the publication (its rules, the registry coverage) and the demo scale from
+    the warehouse, so the publication step calls one function.
+    """
+    publication, coverage = _published(settings, published_at, gate)
+    pages = render_pages(values, status, definitions, coverage, publication)
+    for name, html in pages.items():
+        _write(settings.reports / name, html)
+    return settings.reports / "indicators.html"
+
+
+def report_pages(settings: Settings) -> ReportPages:
+    """The pages the last publication wrote (for ``helsedata publish`` to say where they are)."""
+    folder = settings.reports / REGISTRY_DIR
+    return ReportPages(settings.reports / "indicators.html",
+                       tuple(sorted(folder.glob("*.html"))) if folder.is_dir() else ())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -256,6 +257,14 @@ def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
     return "\n".join(lines)
 
 
+def _demo_vars(settings: Settings) -> list[str]:
+    """``--vars`` with the demo scale, so count targets are scaled like the demo data (kernel.demo)."""
+    from kernel.demo import demo_scale
+
+    scale = demo_scale(settings)
+    return [] if scale is None else ["--vars", json.dumps({"demo_scale": scale})]
+
+
 def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True,
           kind: BuildKind = "build") -> BuildResult:
     """Run ``dbt build`` (seeds, models, data and unit tests) against the warehouse.
@@ -279,7 +288,8 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
     try:
         with _environment(settings), _Progress(progress) as bar:
             try:
-                outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select))
+                outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select)
+                                                            + _demo_vars(settings))
             finally:
                 _release_duckdb()
         ok = bool(outcome.success) and outcome.exception is None

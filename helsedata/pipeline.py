@@ -160,6 +160,9 @@ def demo_to_landing(settings: Settings, scale: float, seed: int, *, progress: bo
     settings.ensure()
     load_key(settings, create=True)  # a demo install gets a random key, as ``--demo`` does
     written = synthetic.generate(settings.landing, scale, seed, progress=progress)
+    from kernel.demo import record_demo_scale
+
+    record_demo_scale(settings, scale, seed)  # the reports say "demodata" and scale count targets
     placed: dict[str, list[Path]] = {}
     for source, paths in written.items():
         target = landing_dir(settings, source)

@@ -35,10 +35,17 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
 
         actor = getpass.getuser()
     result = run_publish(settings(), override_reason=reason if override else None, actor=actor)
-    human = [f"Published {result.tables.get('public.indicator_values', 0)} indicator values "
-             f"({result.cells_suppressed} suppressed, {result.cells_suppressed_secondary} of them to protect others).",
-             f"Quality gate: {result.gate}.", f"Report: {result.report}"]
+    from kernel.formats import format_number as num
+    from dashboards.report import GATE_LABELS, report_pages
+
+    pages = report_pages(settings())
+    human = [(f"Publiserte {num(result.tables.get('public.indicator_values', 0))} indikatorverdier "
+              f"({num(result.cells_suppressed)} skjult, {num(result.cells_suppressed_secondary)} av dem "
+              "for å beskytte andre)."),
+             f"Kvalitetskontroll: {GATE_LABELS.get(result.gate, result.gate)}.", f"Rapport: {pages.report}",
+             f"Registersider ({len(pages.registry_pages)}): {pages.registry_dir}",
+             f"Datakvalitet: {pages.report.parent / 'quality.html'}"]
     if result.superset:
-        human.append(f"Superset: dashboard {result.superset['dashboard_id']} at {result.superset['url']}")
-    human += [f"Warning: {w}" for w in result.warnings]
+        human.append(f"Superset: dashbord {result.superset['dashboard_id']} på {result.superset['url']}")
+    human += [f"Advarsel: {w}" for w in result.warnings]
     emit(result.to_dict(), as_json, "\n".join(human))

@@ -73,7 +73,7 @@ def test_html_report_shows_labels_and_failed_checks_in_a_browser(broken_warehous
              "--dump-dom", report.as_uri()],
             capture_output=True, text=True, timeout=120, check=True).stdout
     assert '<tr data-dataset="raw.kpr_kontakter">' in dom
-    assert 'class="label bronze">bronse</span>' in dom          # the failing dataset's label
+    assert 'class="label bronze">bronse</span>' in dom          # the failing dataset's label, in bokmål
     assert 'data-dataset="raw.vft_mottakere"' in dom
     assert 'data-check="kontaktform_in_codelist"' in dom         # the failed check, with its examples
     assert "brevdue" in dom                                       # a failing row's offending value

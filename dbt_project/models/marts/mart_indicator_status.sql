@@ -1,5 +1,6 @@
 {#
     Latest national, annual value of each indicator (per breakdown) against its target.
+    At demo scale (var demo_scale < 1) targets counting persons are scaled by the same factor.
     Status rule (docs: indicator_status_rule):
       no_target  the indicator has no target (or no direction)
       no_data    it has a target but no value yet
@@ -67,7 +68,12 @@ indicator_breakdowns as (
         definitions.indicator_id,
         coalesce(latest.breakdown_code, 'alle') as breakdown_code,
         definitions.higher_is_better,
-        definitions.target,
+        -- counts of persons scale with synthetic demo data (var demo_scale, set by helsedata build
+        -- from the recorded demo scale); counts of kommuner, registries and shares do not
+        case
+            when definitions.unit = 'personer' then definitions.target * {{ var('demo_scale') }}
+            else definitions.target
+        end as target,
         definitions.target_year,
         definitions.target_is_illustrative,
         latest.latest_year,
