@@ -331,4 +331,6 @@ def _native_filter(path: Path, spec: Mapping[str, Any], local_ids: Mapping[str, 
         "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
         "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
         "sortMetric": None,
+        # the frontend waits for a filter with a computed default before loading the charts
+        "requiredFirst": spec.get("default_first", False),
     }

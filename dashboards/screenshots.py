@@ -57,7 +57,8 @@ def screenshot_dashboards(url: str, username: str, password: str, out: Path,
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS, headless=True)
         try:
-            page = browser.new_page(viewport=VIEWPORT, locale="nb-NO")
+            # bypass_csp: Superset's Content Security Policy forbids the script Playwright waits with
+            page = browser.new_page(viewport=VIEWPORT, locale="nb-NO", bypass_csp=True)
             page.goto(f"{url}/login/", wait_until="domcontentloaded")
             page.fill("input[name=username], #username", username)
             page.fill("input[name=password], #password", password)

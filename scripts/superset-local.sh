@@ -15,6 +15,7 @@ if [ "${1:-}" = "--screenshots" ]; then screenshots="${2:?--screenshots needs a 
 
 [ -x .venv/bin/helsedata ] || bash scripts/setup.sh
 bash scripts/superset-setup.sh
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's code
 export HELSEDATA_HOME="${HELSEDATA_HOME:-$PWD/var}"
 export HELSEDATA_SUPERSET_HOME="${HELSEDATA_SUPERSET_HOME:-$HELSEDATA_HOME/superset}"
 mkdir -p "$HELSEDATA_SUPERSET_HOME"

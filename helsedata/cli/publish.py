@@ -39,6 +39,7 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
              f"({result.cells_suppressed} suppressed, {result.cells_suppressed_secondary} of them to protect others).",
              f"Quality gate: {result.gate}.", f"Report: {result.report}"]
     if result.superset:
-        human.append(f"Superset: dashboard {result.superset['dashboard_id']} at {result.superset['url']}")
+        human += [f"Superset: {result.superset['url']}/superset/dashboard/{slug}/"
+                  for slug in result.superset["dashboards"]]
     human += [f"Warning: {w}" for w in result.warnings]
     emit(result.to_dict(), as_json, "\n".join(human))
