@@ -345,7 +345,7 @@ def helsedata(*args: str, home: Path, environ: dict[str, str] | None = None) -> 
     """Run the real CLI (``python -m helsedata ... --json``) and return its JSON."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "HELSEDATA_HOME": str(home), **(environ or {})}
     env = {k: v for k, v in env.items() if not k.startswith("HELSEDATA_SUPERSET_") or environ and k in environ}
-    done = subprocess.run([sys.executable, "-m", "helsedata", *args, "--json"], env=env, cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "helsedata", *args, "--json"], check=False, env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

@@ -10,7 +10,12 @@ import zipfile
 import pytest
 import yaml
 
-from dashboards.bundle import DECLARATIONS, build_bundle, build_query_context, object_uuid
+from dashboards.bundle import (
+    DECLARATIONS,
+    build_bundle,
+    build_query_context,
+    object_uuid,
+)
 
 URI = "duckdb:////srv/helsedata/warehouse.duckdb?access_mode=read_only"
 
