@@ -431,9 +431,9 @@ def test_real_suppressed_cells_show_the_symbol_never_a_number(published):
 def test_real_database_is_read_only_and_shows_only_public_tables(published):
     session, url = published["session"], published["url"]
     superset = published["second"]["superset"]
-    database = session.get(f"{url}/api/v1/database/{superset['database_id']}").json()["result"]
+    database = session.get(f"{url}/api/v1/database/{superset['database_id']}/connection").json()["result"]
     assert database["allow_dml"] is False and database["expose_in_sqllab"] is False
-    assert database["sqlalchemy_uri"].endswith("warehouse.duckdb?access_mode=read_only")
+    assert database["sqlalchemy_uri"] == f"duckdb:///{published['home'] / 'warehouse.duckdb'}?access_mode=read_only"
     for dataset_id in superset["datasets"].values():
         dataset = session.get(f"{url}/api/v1/dataset/{dataset_id}").json()["result"]
         assert dataset["schema"] == "public" and not dataset["sql"]
