@@ -433,7 +433,7 @@ def test_real_database_is_read_only_and_shows_only_public_tables(published):
     superset = published["second"]["superset"]
     database = session.get(f"{url}/api/v1/database/{superset['database_id']}/connection").json()["result"]
     assert database["allow_dml"] is False and database["expose_in_sqllab"] is False
-    assert database["sqlalchemy_uri"] == f"duckdb:///{published['home'] / 'warehouse.duckdb'}?access_mode=read_only"
+    assert database["sqlalchemy_uri"] == f"duckdb:///{published['home'].resolve() / 'warehouse.duckdb'}?access_mode=read_only"
     for dataset_id in superset["datasets"].values():
         dataset = session.get(f"{url}/api/v1/dataset/{dataset_id}").json()["result"]
         assert dataset["schema"] == "public" and not dataset["sql"]
