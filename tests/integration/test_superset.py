@@ -292,7 +292,13 @@ def test_rison_round_trips(value):
 
 SUPERSET_VENV = Path(os.environ.get("HELSEDATA_SUPERSET_VENV", "/tmp/superset-venv"))
 REAL = os.environ.get("HELSEDATA_SUPERSET_TEST") == "1" or (SUPERSET_VENV / "bin" / "superset").exists()
-real = pytest.mark.skipif(not REAL, reason="real Superset test: set HELSEDATA_SUPERSET_TEST=1 and create its venv")
+
+
+def real(test):
+    """A test against the real Superset. All of them share one Superset and one demo warehouse
+    (module fixtures), so under xdist they run on one worker (``--dist loadgroup``)."""
+    test = pytest.mark.skipif(not REAL, reason="real Superset test: set HELSEDATA_SUPERSET_TEST=1 and create its venv")(test)
+    return pytest.mark.xdist_group("real_superset")(test)
 
 
 @pytest.fixture(scope="module")
