@@ -26,6 +26,9 @@ DASHBOARD_SLUGS = ("strategistatus", "velferdsteknologi", "innrapportering")
 VIEWPORT = {"width": 1600, "height": 1000}
 #: Milliseconds the browser may wait for every chart of a dashboard to load.
 LOAD_TIMEOUT_MS = 180_000
+#: ECharts draws lines and bars in an animation of about 1 s once the data is there; the
+#: screenshot waits it out so it shows whole charts.
+ANIMATION_MS = 2_500
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def screenshot_dashboards(url: str, username: str, password: str, out: Path,
                 page.wait_for_function("document.querySelectorAll('.loading, [data-test=loading-indicator]').length === 0",
                                        timeout=LOAD_TIMEOUT_MS)
                 page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+                page.wait_for_timeout(ANIMATION_MS)
                 png = out / f"superset-{slug}.png"
                 page.screenshot(path=str(png), full_page=True)
                 shots.append(DashboardShot(slug, png, page.inner_text("body")))

@@ -19,9 +19,8 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's code
 export HELSEDATA_HOME="${HELSEDATA_HOME:-$PWD/var}"
 export HELSEDATA_SUPERSET_HOME="${HELSEDATA_SUPERSET_HOME:-$HELSEDATA_HOME/superset}"
 mkdir -p "$HELSEDATA_SUPERSET_HOME"
-umask 077
-secret() {  # a random value kept in a file of Superset's home, created once
-  [ -s "$HELSEDATA_SUPERSET_HOME/$1" ] || .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))" > "$HELSEDATA_SUPERSET_HOME/$1"
+secret() {  # a random value kept in a file of Superset's home (mode 0600), created once
+  [ -s "$HELSEDATA_SUPERSET_HOME/$1" ] || (umask 077 && .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))" > "$HELSEDATA_SUPERSET_HOME/$1")
   cat "$HELSEDATA_SUPERSET_HOME/$1"
 }
 export SUPERSET_SECRET_KEY="${SUPERSET_SECRET_KEY:-$(secret secret_key)}"
@@ -53,7 +52,7 @@ fi
 
 if [ -n "$screenshots" ]; then
   .venv/bin/python -m dashboards.screenshots --url "$HELSEDATA_SUPERSET_URL" --out "$screenshots"
-  exit
+  exit $?  # explicit: otherwise the status of the EXIT trap's `wait` would be the script's
 fi
 echo "Superset: $HELSEDATA_SUPERSET_URL  user: $HELSEDATA_SUPERSET_USERNAME  password: in $HELSEDATA_SUPERSET_HOME/admin_password"
 wait $server
