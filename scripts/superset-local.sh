@@ -38,7 +38,7 @@ $superset init >>"$HELSEDATA_SUPERSET_HOME/setup.log" 2>&1
 
 $superset run -h 127.0.0.1 -p "$port" >"$HELSEDATA_SUPERSET_HOME/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 until curl -fsS "$HELSEDATA_SUPERSET_URL/health" >/dev/null 2>&1; do
   kill -0 $server 2>/dev/null || { echo "Superset did not start; see $HELSEDATA_SUPERSET_HOME/server.log" >&2; exit 1; }
   sleep 2
@@ -52,7 +52,7 @@ fi
 
 if [ -n "$screenshots" ]; then
   .venv/bin/python -m dashboards.screenshots --url "$HELSEDATA_SUPERSET_URL" --out "$screenshots"
-  exit $?  # explicit: otherwise the status of the EXIT trap's `wait` would be the script's
+  exit
 fi
 echo "Superset: $HELSEDATA_SUPERSET_URL  user: $HELSEDATA_SUPERSET_USERNAME  password: in $HELSEDATA_SUPERSET_HOME/admin_password"
 wait $server
