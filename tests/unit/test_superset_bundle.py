@@ -115,3 +115,14 @@ def test_timeseries_query_context_pivots_by_the_x_axis():
     assert query["columns"][0] == {"columnType": "BASE_AXIS", "sqlExpression": "period_start",
                                    "label": "period_start", "expressionType": "SQL", "timeGrain": "P1Y"}
     assert query["post_processing"][0]["options"]["index"] == ["period_start"]
+
+
+@pytest.mark.parametrize("slug, title, filters", [
+    ("strategistatus", "Strategistatus", ["Indikator", "År"]),
+    ("velferdsteknologi", "Velferdsteknologi", ["År", "Fylke", "Kommune"]),
+    ("innrapportering", "Innrapportering til helseregistre", ["Register", "År", "Måned"]),
+])
+def test_the_three_dashboards_and_their_filters(bundle, slug, title, filters):
+    dashboard = bundle.files[f"dashboards/{slug}.yaml"]
+    assert (dashboard["slug"], dashboard["dashboard_title"]) == (slug, title)
+    assert [f["name"] for f in dashboard["metadata"]["native_filter_configuration"]] == filters
