@@ -27,7 +27,6 @@ from typing import Any
 from helsedata.config import Settings
 from helsedata.errors import ConfigurationError, PipelineFailure
 
-DATABASE_NAME = "helsedata"
 #: Import order: each kind refers to the one before it.
 IMPORT_ORDER = ("database", "dataset", "chart", "dashboard")
 TIMEOUT_SECONDS = 30
@@ -136,7 +135,7 @@ class SupersetClient:
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._csrf = self._request("GET", "/api/v1/security/csrf_token/")["result"]
 
-    def _find(self, resource: str, column: str, value: Any, **extra: Any) -> dict[str, Any] | None:
+    def find(self, resource: str, column: str, value: Any, **extra: Any) -> dict[str, Any] | None:
         filters = [{"col": column, "opr": "eq", "value": value}]
         filters += [{"col": c, "opr": "eq", "value": v} for c, v in extra.items()]
         body = self._request("GET", f"/api/v1/{resource}/", params={"q": rison({"filters": filters})})
@@ -204,10 +203,11 @@ def refresh_superset(config: SupersetConfig, settings: Settings, tables: Sequenc
     for kind in IMPORT_ORDER:
         client.import_bundle(kind, archive)
 
-    database = client._find("database", "database_name", DATABASE_NAME)
+    (declared,) = bundle.of_kind("databases").values()
+    database = client.find("database", "database_name", declared["database_name"])
     datasets = {}
     for dataset in bundle.of_kind("datasets").values():
-        found = client._find("dataset", "table_name", dataset["table_name"], schema=dataset["schema"])
+        found = client.find("dataset", "table_name", dataset["table_name"], schema=dataset["schema"])
         if found is None:
             raise PipelineFailure(f"Superset has no dataset {dataset['table_name']} after the import")
         datasets[dataset["table_name"]] = int(found["id"])
