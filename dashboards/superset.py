@@ -136,6 +136,7 @@ class SupersetClient:
         self._csrf = self._request("GET", "/api/v1/security/csrf_token/")["result"]
 
     def find(self, resource: str, column: str, value: Any, **extra: Any) -> dict[str, Any] | None:
+        """The first object of ``resource`` whose ``column`` (and ``extra`` columns) equal the values."""
         filters = [{"col": column, "opr": "eq", "value": value}]
         filters += [{"col": c, "opr": "eq", "value": v} for c, v in extra.items()]
         body = self._request("GET", f"/api/v1/{resource}/", params={"q": rison({"filters": filters})})
