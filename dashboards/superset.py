@@ -1,18 +1,20 @@
-"""A small REST client that points Apache Superset (6.x) at the published tables.
+"""Publishes the declared Superset dashboards (``dashboards/superset_bundle/``) over Superset's REST API.
 
 Superset is optional. When ``HELSEDATA_SUPERSET_URL`` is set (with
 ``HELSEDATA_SUPERSET_USERNAME`` and ``HELSEDATA_SUPERSET_PASSWORD``), ``helsedata publish``
-makes sure Superset has
+renders the declarations into one import bundle (:mod:`dashboards.bundle`) and sends it, with
+``overwrite=true``, to Superset's import endpoints in dependency order: database, datasets,
+charts, dashboards. Each endpoint overwrites only its own kind (the others are created when
+missing), so four calls update everything. Objects are matched by UUID, so a second publish
+updates the same objects: same ids, no duplicates.
 
-* a database ``helsedata`` whose SQLAlchemy URI opens the warehouse **read-only**
-  (``duckdb:////abs/path/warehouse.duckdb?access_mode=read_only``), with DML off;
-* one dataset per ``public.*`` table, with its column metadata refreshed after each publication;
-* a table chart per dataset and a dashboard ``helsedata`` holding them.
+* the database ``helsedata`` opens the warehouse **read-only**
+  (``duckdb:////abs/path/warehouse.duckdb?access_mode=read_only``), DML and SQL Lab off;
+* datasets are physical tables in ``public`` only;
+* three dashboards: Strategistatus, Velferdsteknologi, Innrapportering til helseregistre.
 
-Every step is "ensure": find by name, create when missing, update what changed, so running it
-twice changes nothing. API: ``/api/v1/security/login`` (JWT access token), then
-``/api/v1/security/csrf_token/`` (CSRF token bound to the session cookie) for every write.
-Only the ``public`` schema is ever exposed: Superset never sees raw, staging or mart tables.
+API: ``/api/v1/security/login`` (JWT access token), then ``/api/v1/security/csrf_token/`` (CSRF
+token bound to the session cookie) for every write.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from typing import Any
 from kernel.config import Settings
 from kernel.errors import ConfigurationError, PipelineFailure
 
-DATABASE_NAME = "helsedata"
-DASHBOARD_SLUG = "helsedata"
-DASHBOARD_TITLE = "Helsedata – publiserte indikatorer"
+#: Import order: each kind refers to the one before it.
+IMPORT_ORDER = ("database", "dataset", "chart", "dashboard")
 TIMEOUT_SECONDS = 30
+#: An import runs every dataset's and chart's validation on the server: give it longer.
+IMPORT_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def duckdb_uri(settings: Settings) -> str:
 
 
 class SupersetClient:
-    """Thin wrapper over Superset's REST API with login, CSRF handling and idempotent ensures."""
+    """Thin wrapper over Superset's REST API: login, CSRF token, bundle import."""
 
     def __init__(self, config: SupersetConfig, session=None):
         import requests
@@ -104,7 +107,8 @@ class SupersetClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, expected=(200, 201), **kwargs) -> dict[str, Any]:
+    def _request(self, method: str, path: str, *, expected=(200, 201), timeout: float = TIMEOUT_SECONDS,
+                 **kwargs) -> dict[str, Any]:
         import requests
 
         url = f"{self.config.url}{path}"
@@ -112,7 +116,7 @@ class SupersetClient:
         if method != "GET" and self._csrf:
             headers["X-CSRFToken"] = self._csrf
         try:
-            response = self.session.request(method, url, headers=headers, timeout=TIMEOUT_SECONDS, **kwargs)
+            response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
         except requests.RequestException as e:
             raise PipelineFailure(f"Superset at {self.config.url} is unreachable: {e}") from e
         if response.status_code not in expected:
@@ -131,74 +135,91 @@ class SupersetClient:
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._csrf = self._request("GET", "/api/v1/security/csrf_token/")["result"]
 
-    def _find(self, resource: str, column: str, value: Any, **extra: Any) -> dict[str, Any] | None:
+    def find(self, resource: str, column: str, value: Any, **extra: Any) -> dict[str, Any] | None:
+        """The first object of ``resource`` whose ``column`` (and ``extra`` columns) equal the values."""
         filters = [{"col": column, "opr": "eq", "value": value}]
         filters += [{"col": c, "opr": "eq", "value": v} for c, v in extra.items()]
         body = self._request("GET", f"/api/v1/{resource}/", params={"q": rison({"filters": filters})})
         matches = body.get("result", [])
         return matches[0] if matches else None
 
-    # -- ensures -----------------------------------------------------------------------------
+    # -- import ----------------------------------------------------------------------------
 
-    def ensure_database(self, uri: str) -> int:
-        payload = {"database_name": DATABASE_NAME, "sqlalchemy_uri": uri, "expose_in_sqllab": True,
-                   "allow_dml": False, "allow_file_upload": False, "allow_run_async": False}
-        found = self._find("database", "database_name", DATABASE_NAME)
-        if found is None:
-            return int(self._request("POST", "/api/v1/database/", json=payload)["id"])
-        self._request("PUT", f"/api/v1/database/{found['id']}", json=payload)
-        return int(found["id"])
+    def import_bundle(self, kind: str, archive: bytes) -> None:
+        """POST the bundle to ``/api/v1/<kind>/import/``; overwrite objects of that kind."""
+        self._request("POST", f"/api/v1/{kind}/import/", timeout=IMPORT_TIMEOUT_SECONDS,
+                      files={"formData": ("helsedata.zip", archive, "application/zip")},
+                      data={"overwrite": "true", "passwords": "{}"})
 
-    def ensure_dataset(self, database_id: int, schema: str, table: str) -> int:
-        found = self._find("dataset", "table_name", table, schema=schema)
-        if found is None:
-            dataset_id = int(self._request("POST", "/api/v1/dataset/", json={
-                "database": database_id, "schema": schema, "table_name": table})["id"])
-        else:
-            dataset_id = int(found["id"])
-        self._request("PUT", f"/api/v1/dataset/{dataset_id}/refresh")
-        return dataset_id
+    def dashboard(self, slug: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/dashboard/{slug}")["result"]
 
-    def ensure_dashboard(self) -> int:
-        found = self._find("dashboard", "slug", DASHBOARD_SLUG)
-        if found is not None:
-            return int(found["id"])
-        return int(self._request("POST", "/api/v1/dashboard/", json={
-            "dashboard_title": DASHBOARD_TITLE, "slug": DASHBOARD_SLUG, "published": True})["id"])
+    def scope_native_filters(self, dashboard: Mapping[str, Any]) -> None:
+        """Write each native filter's ``chartsInScope`` with the chart ids Superset gave.
 
-    def ensure_chart(self, name: str, dataset_id: int, dashboard_id: int, columns: Sequence[str] = ()) -> int:
-        params = {"viz_type": "table", "datasource": f"{dataset_id}__table", "query_mode": "raw",
-                  "all_columns": list(columns), "row_limit": 10000}
-        payload = {"slice_name": name, "viz_type": "table", "datasource_id": dataset_id,
-                   "datasource_type": "table", "params": json.dumps(params), "dashboards": [dashboard_id]}
-        found = self._find("chart", "slice_name", name)
-        if found is None:
-            return int(self._request("POST", "/api/v1/chart/", json=payload)["id"])
-        self._request("PUT", f"/api/v1/chart/{found['id']}", json=payload)
-        return int(found["id"])
+        The frontend applies a filter to the charts listed there; Superset's importer maps the
+        ``excluded`` chart ids of a filter's scope to the new ids but not that list, so it is
+        written here from the dashboard's layout once the ids are known.
+        """
+        metadata = json.loads(dashboard.get("json_metadata") or "{}")
+        chart_ids = chart_ids_in_layout(json.loads(dashboard.get("position_json") or "{}"))
+        changed = False
+        for native_filter in metadata.get("native_filter_configuration", []):
+            excluded = set(native_filter.get("scope", {}).get("excluded", []))
+            in_scope = sorted(set(chart_ids.values()) - excluded)
+            if native_filter.get("chartsInScope") != in_scope:
+                native_filter.update(chartsInScope=in_scope, tabsInScope=[])
+                changed = True
+        if changed:
+            self._request("PUT", f"/api/v1/dashboard/{dashboard['id']}",
+                          json={"json_metadata": json.dumps(metadata)})
 
 
-#: Columns shown in the table chart of each public table (others stay available in Explore).
-CHART_COLUMNS = {
-    "indicator_values": ["indicator_id", "period", "geo_level", "geo_code", "geo_name", "numerator",
-                         "denominator", "value", "input_quality_label", "suppressed"],
-}
+def chart_ids_in_layout(position: Mapping[str, Any]) -> dict[str, int]:
+    """Chart UUID → chart id, from a dashboard's ``position_json``.
+
+    >>> chart_ids_in_layout({"CHART-a": {"type": "CHART", "meta": {"uuid": "u1", "chartId": 7}},
+    ...                      "ROW-1": {"type": "ROW"}, "DASHBOARD_VERSION_KEY": "v2"})
+    {'u1': 7}
+    """
+    return {item["meta"]["uuid"]: int(item["meta"]["chartId"]) for item in position.values()
+            if isinstance(item, Mapping) and item.get("type") == "CHART"}
 
 
 def refresh_superset(config: SupersetConfig, settings: Settings, tables: Sequence[str],
                      session=None) -> dict[str, Any]:
-    """Ensure database, datasets (refreshed), charts and dashboard; return their ids."""
+    """Import the declared database, datasets, charts and dashboards; return their ids.
+
+    ``tables`` are the tables the publication wrote; only ``public.*`` may be given.
+    """
+    from dashboards.bundle import build_bundle
+
+    for qualified in tables:
+        if qualified.split(".")[0] != "public":
+            raise ValueError(f"only public tables are exposed in Superset, not {qualified}")
+    bundle = build_bundle(duckdb_uri(settings))
+    archive = bundle.to_zip()
     client = SupersetClient(config, session=session)
     client.login()
-    database_id = client.ensure_database(duckdb_uri(settings))
-    dashboard_id = client.ensure_dashboard()
-    datasets, charts = {}, {}
-    for qualified in tables:
-        schema, table = qualified.split(".")
-        if schema != "public":
-            raise ValueError(f"only public tables are exposed in Superset, not {qualified}")
-        datasets[table] = client.ensure_dataset(database_id, schema, table)
-        charts[table] = client.ensure_chart(f"Helsedata: {table}", datasets[table], dashboard_id,
-                                            CHART_COLUMNS.get(table, ()))
-    return {"url": config.url, "database_id": database_id, "dashboard_id": dashboard_id,
-            "datasets": datasets, "charts": charts}
+    for kind in IMPORT_ORDER:
+        client.import_bundle(kind, archive)
+
+    (declared,) = bundle.of_kind("databases").values()
+    database = client.find("database", "database_name", declared["database_name"])
+    datasets = {}
+    for dataset in bundle.of_kind("datasets").values():
+        found = client.find("dataset", "table_name", dataset["table_name"], schema=dataset["schema"])
+        if found is None:
+            raise PipelineFailure(f"Superset has no dataset {dataset['table_name']} after the import")
+        datasets[dataset["table_name"]] = int(found["id"])
+    chart_keys = {chart["uuid"]: name.split("/")[1].removesuffix(".yaml")
+                  for name, chart in bundle.of_kind("charts").items()}
+    dashboards, charts = {}, {}
+    for dashboard in bundle.of_kind("dashboards").values():
+        found = client.dashboard(dashboard["slug"])
+        client.scope_native_filters(found)
+        dashboards[dashboard["slug"]] = int(found["id"])
+        layout = chart_ids_in_layout(json.loads(found.get("position_json") or "{}"))
+        charts.update({chart_keys[u]: chart_id for u, chart_id in layout.items()})
+    return {"url": config.url, "database_id": int(database["id"]) if database else None,
+            "datasets": datasets, "dashboards": dashboards, "charts": charts}

@@ -11,4 +11,5 @@ fi
 # The Superset test starts a real Superset 6.1 on loopback from its own pinned virtualenv.
 bash scripts/superset-setup.sh 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 export HELSEDATA_SUPERSET_VENV="$PWD/.venv-superset" HELSEDATA_SUPERSET_TEST=1
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# loadgroup: tests marked xdist_group (the real Superset) share one worker and its fixtures
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"

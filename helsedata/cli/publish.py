@@ -46,6 +46,7 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
              f"Registersider ({len(pages.registry_pages)}): {pages.registry_dir}",
              f"Datakvalitet: {pages.report.parent / 'quality.html'}"]
     if result.superset:
-        human.append(f"Superset: dashbord {result.superset['dashboard_id']} på {result.superset['url']}")
+        human += [f"Superset: {result.superset['url']}/superset/dashboard/{slug}/"
+                  for slug in result.superset["dashboards"]]
     human += [f"Advarsel: {w}" for w in result.warnings]
     emit(result.to_dict(), as_json, "\n".join(human))

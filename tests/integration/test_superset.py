@@ -1,39 +1,42 @@
-"""The Superset REST client against a fake Superset on 127.0.0.1, and (opt-in) a real one.
+"""The Superset publication: the client against a fake Superset, and against a real Superset 6.1.
 
-The fake speaks the few endpoints the client uses, enforces what Superset enforces (a bearer
-token on every call, a CSRF token and the session cookie on every write) and records every
-request, so the tests check the request sequence and payloads. Network mocks are the one kind
-of mock the style guide accepts.
+The fake speaks the endpoints the client uses, enforces what Superset enforces (a bearer token on
+every call, a CSRF token and the session cookie on every write) and records every request, so
+the tests check the request sequence and payloads (network mocks are the one kind of mock the
+style guide accepts). The real test publishes a real demo warehouse (ingestion, dbt, the quality
+gate) into a real Superset started from ``.venv-superset`` with the repository's configuration,
+then asks every chart for its data and looks at every dashboard in headless Chromium.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
-from dashboards.superset import (
-    DASHBOARD_SLUG,
-    DATABASE_NAME,
-    SupersetConfig,
-    duckdb_uri,
-    refresh_superset,
-    rison,
-)
+from dashboards.bundle import DECLARATIONS
+from dashboards.superset import IMPORT_ORDER, SupersetConfig, refresh_superset, rison
 from kernel.errors import ConfigurationError, PipelineFailure
 
+REPO = Path(__file__).resolve().parents[2]
 TOKEN, CSRF, COOKIE = "jwt-token", "csrf-token", "session=fake-session"
-TABLES = ["public.indicator_values", "public.indicator_status", "public.registry_reporting_coverage"]
+TABLES = ["public.indicator_values", "public.indicator_status", "public.registry_reporting_coverage",
+          "public.publication"]
+SLUGS = {"strategistatus": "Strategistatus", "velferdsteknologi": "Velferdsteknologi",
+         "innrapportering": "Innrapportering til helseregistre"}
 
 
 def parse_rison(text: str):
@@ -87,12 +90,12 @@ def parse_rison(text: str):
 
 
 class FakeSuperset:
-    """In-memory Superset: objects per resource, every request recorded."""
+    """In-memory Superset that imports bundles; every request recorded."""
 
     def __init__(self):
         self.requests: list[dict] = []
-        self.objects: dict[str, dict[int, dict]] = {r: {} for r in ("database", "dataset", "chart", "dashboard")}
-        self.refreshed: list[int] = []
+        self.imports: list[tuple[str, dict, dict[str, dict]]] = []  # kind, form fields, files
+        self.dashboards: dict[str, dict] = {}
         self.password = "secret"
         fake = self
 
@@ -100,8 +103,17 @@ class FakeSuperset:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status, body, headers=()):
-                data = json.dumps(body).encode()
+            def _handle(self):
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                record = {"method": self.command, "path": url.path, "query": parse_qs(url.query),
+                          "raw": raw, "headers": dict(self.headers)}
+                if raw and self.headers.get("Content-Type", "").startswith("application/json"):
+                    record["json"] = json.loads(raw)
+                fake.requests.append(record)
+                status, payload, headers = fake.respond(record)
+                data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 for k, v in headers:
@@ -109,16 +121,6 @@ class FakeSuperset:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-
-            def _handle(self):
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
-                record = {"method": self.command, "path": url.path, "query": parse_qs(url.query),
-                          "json": body, "headers": dict(self.headers)}
-                fake.requests.append(record)
-                status, payload, headers = fake.respond(record)
-                self._send(status, payload, headers)
 
             do_GET = do_POST = do_PUT = _handle
 
@@ -129,7 +131,7 @@ class FakeSuperset:
     def respond(self, r):
         path, method = r["path"], r["method"]
         if path == "/api/v1/security/login":
-            if r["json"] != {"username": "admin", "password": self.password, "provider": "db", "refresh": True}:
+            if r.get("json") != {"username": "admin", "password": self.password, "provider": "db", "refresh": True}:
                 return 401, {"message": "Not authorized"}, ()
             return 200, {"access_token": TOKEN, "refresh_token": "r"}, ()
         if r["headers"].get("Authorization") != f"Bearer {TOKEN}":
@@ -139,27 +141,54 @@ class FakeSuperset:
         if method != "GET" and (r["headers"].get("X-CSRFToken") != CSRF
                                 or COOKIE not in r["headers"].get("Cookie", "")):
             return 400, {"errors": [{"message": "400 Bad Request: The CSRF session token is missing."}]}, ()
-        m = re.fullmatch(r"/api/v1/(\w+)/(?:(\d+)(/refresh)?)?", path)
-        if not m or m.group(1) not in self.objects:
-            return 404, {"message": "Not found"}, ()
-        resource, pk, refresh = m.group(1), m.group(2), m.group(3)
-        store = self.objects[resource]
-        if method == "GET" and pk is None:
-            filters = parse_rison(r["query"]["q"][0])["filters"]
-            hits = [dict(o, id=i) for i, o in store.items()
-                    if all(o.get(f["col"]) == f["value"] and f["opr"] == "eq" for f in filters)]
-            return 200, {"count": len(hits), "result": hits}, ()
-        if method == "POST" and pk is None:
-            new_id = len(store) + 1
-            store[new_id] = dict(r["json"])
-            return 201, {"id": new_id, "result": r["json"]}, ()
-        if method == "PUT" and pk is not None and int(pk) in store:
-            if refresh:
-                self.refreshed.append(int(pk))
-                return 200, {"message": "OK"}, ()
-            store[int(pk)].update(r["json"])
-            return 200, {"id": int(pk), "result": r["json"]}, ()
+        if m := re.fullmatch(r"/api/v1/(\w+)/import/", path):
+            self.imports.append((m.group(1), *self._multipart(r)))
+            if m.group(1) == "dashboard":
+                self._import_dashboards(self.imports[-1][2])
+            return 200, {"message": "OK"}, ()
+        if method == "GET" and path in ("/api/v1/database/", "/api/v1/dataset/"):
+            value = parse_rison(r["query"]["q"][0])["filters"][0]["value"]
+            return 200, {"count": 1, "result": [{"id": sum(map(ord, value))}]}, ()
+        if m := re.fullmatch(r"/api/v1/dashboard/([\w-]+)", path):
+            found = self.dashboards.get(m.group(1)) or next(
+                (d for d in self.dashboards.values() if str(d["id"]) == m.group(1)), None)
+            if found is None:
+                return 404, {"message": "Not found"}, ()
+            if method == "PUT":
+                found.update(r["json"])
+            return 200, {"result": found}, ()
         return 405, {"message": "unexpected call"}, ()
+
+    def _multipart(self, r) -> tuple[dict, dict[str, dict]]:
+        from email.parser import BytesParser
+        from email.policy import default
+
+        message = BytesParser(policy=default).parsebytes(
+            f"Content-Type: {r['headers']['Content-Type']}\r\n\r\n".encode() + r["raw"])
+        fields, files = {}, {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "formData":
+                with zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True))) as archive:
+                    files = {n.split("/", 1)[1]: yaml.safe_load(archive.read(n)) for n in archive.namelist()}
+            else:
+                fields[name] = part.get_content()
+        return fields, files
+
+    def _import_dashboards(self, files: dict[str, dict]) -> None:
+        """Like Superset: charts get ids by UUID; the dashboard's layout points at them."""
+        chart_ids = {c["uuid"]: 100 + i for i, c in enumerate(
+            sorted((c for n, c in files.items() if n.startswith("charts/")), key=lambda c: c["uuid"]))}
+        for name, config in files.items():
+            if not name.startswith("dashboards/"):
+                continue
+            position = json.loads(json.dumps(config["position"]))
+            for item in position.values():
+                if isinstance(item, dict) and item.get("type") == "CHART":
+                    item["meta"]["chartId"] = chart_ids[item["meta"]["uuid"]]
+            existing = self.dashboards.get(config["slug"], {"id": len(self.dashboards) + 1})
+            self.dashboards[config["slug"]] = {"id": existing["id"], "position_json": json.dumps(position),
+                                               "json_metadata": json.dumps(config["metadata"])}
 
     def calls(self):
         return [(r["method"], r["path"]) for r in self.requests]
@@ -179,52 +208,45 @@ def config(fake):
     return SupersetConfig(url=fake.url, username="admin", password="secret")
 
 
-def test_first_refresh_creates_database_datasets_charts_and_dashboard(fake, config, settings):
+def test_publication_imports_the_bundle_in_dependency_order_with_overwrite(fake, config, settings):
     result = refresh_superset(config, settings, TABLES)
     calls = fake.calls()
     assert calls[:2] == [("POST", "/api/v1/security/login"), ("GET", "/api/v1/security/csrf_token/")]
-    database = fake.objects["database"][result["database_id"]]
-    assert database["database_name"] == DATABASE_NAME
-    assert database["sqlalchemy_uri"] == f"duckdb:///{settings.warehouse}?access_mode=read_only"
-    assert database["allow_dml"] is False
-    assert {d["table_name"] for d in fake.objects["dataset"].values()} == {t.split(".")[1] for t in TABLES}
-    assert {d["schema"] for d in fake.objects["dataset"].values()} == {"public"}
-    assert sorted(fake.refreshed) == sorted(result["datasets"].values())
-    assert fake.objects["dashboard"][result["dashboard_id"]]["slug"] == DASHBOARD_SLUG
-    for chart_id, table in zip(result["charts"].values(), result["datasets"]):
-        chart = fake.objects["chart"][chart_id]
-        assert chart["datasource_id"] == result["datasets"][table] and chart["datasource_type"] == "table"
-        assert chart["dashboards"] == [result["dashboard_id"]]
-        assert json.loads(chart["params"])["viz_type"] == "table"
+    assert [kind for kind, _, _ in fake.imports] == list(IMPORT_ORDER)
+    for _, fields, files in fake.imports:
+        assert fields["overwrite"] == "true"
+        (database,) = [f for n, f in files.items() if n.startswith("databases/")]
+        assert database["sqlalchemy_uri"] == f"duckdb:///{settings.warehouse}?access_mode=read_only"
+        assert database["allow_dml"] is False and database["expose_in_sqllab"] is False
+        assert {f["schema"] for n, f in files.items() if n.startswith("datasets/")} == {"public"}
+    assert set(result["dashboards"]) == set(SLUGS)
+    n_charts = len(list((DECLARATIONS / "charts").glob("*.yaml")))
+    assert len(result["charts"]) == len(set(result["charts"].values())) == n_charts
     writes = [r for r in fake.requests if r["method"] != "GET"][1:]  # after the login
     assert writes and all(r["headers"]["X-CSRFToken"] == CSRF for r in writes)
 
 
-def test_second_refresh_creates_nothing_and_refreshes_again(fake, config, settings):
+def test_native_filters_get_the_chart_ids_superset_gave(fake, config, settings):
+    refresh_superset(config, settings, TABLES)
+    for slug, dashboard in fake.dashboards.items():
+        layout = json.loads(dashboard["position_json"])
+        ids = {i["meta"]["chartId"] for i in layout.values() if isinstance(i, dict) and i.get("type") == "CHART"}
+        for native_filter in json.loads(dashboard["json_metadata"])["native_filter_configuration"]:
+            assert set(native_filter["chartsInScope"]) == ids - set(native_filter["scope"]["excluded"]), slug
+
+
+def test_second_publication_sends_the_same_bundle_and_gets_the_same_ids(fake, config, settings):
     first = refresh_superset(config, settings, TABLES)
-    counts = {k: len(v) for k, v in fake.objects.items()}
-    n_refreshed, n_calls = len(fake.refreshed), len(fake.requests)
+    n_imports = len(fake.imports)
     second = refresh_superset(config, settings, TABLES)
     assert second == first
-    assert {k: len(v) for k, v in fake.objects.items()} == counts
-    assert len(fake.refreshed) == 2 * n_refreshed
-    posts = [p for m, p in fake.calls()[n_calls:] if m == "POST"]
-    assert posts == ["/api/v1/security/login"]
-
-
-def test_database_uri_is_updated_when_the_warehouse_moves(fake, config, settings, tmp_path):
-    from kernel.config import Settings
-
-    refresh_superset(config, settings, TABLES[:1])
-    moved = Settings(home=tmp_path / "elsewhere")
-    refresh_superset(config, moved, TABLES[:1])
-    (database,) = fake.objects["database"].values()
-    assert database["sqlalchemy_uri"] == duckdb_uri(moved)
+    assert [files for _, _, files in fake.imports[n_imports:]] == [files for _, _, files in fake.imports[:n_imports]]
 
 
 def test_only_public_tables_are_exposed(fake, config, settings):
     with pytest.raises(ValueError, match="only public"):
         refresh_superset(config, settings, ["marts.mart_indicator_values"])
+    assert fake.calls() == []
 
 
 def test_wrong_password_is_a_pipeline_failure(fake, settings):
@@ -265,21 +287,6 @@ def test_rison_round_trips(value):
     assert parse_rison(rison(value)) == value
 
 
-def test_publish_refreshes_superset_when_configured(fake, settings, monkeypatch):
-    import quality
-    from helsedata.publish import publish
-    from tests.integration.test_publish import make_marts
-
-    monkeypatch.delattr(quality, "gate", raising=False)
-    make_marts(settings)
-    result = publish(settings, environ={"HELSEDATA_SUPERSET_URL": fake.url,
-                                        "HELSEDATA_SUPERSET_USERNAME": "admin",
-                                        "HELSEDATA_SUPERSET_PASSWORD": "secret"})
-    assert set(result.superset["datasets"]) == {"indicator_values", "indicator_status",
-                                                 "registry_reporting_coverage", "publication"}
-    assert not publish(settings, environ={}).superset  # not configured: not called
-
-
 # ---------------------------------------------------------------------------------------------
 # A real Superset 6.1 (opt-in: HELSEDATA_SUPERSET_TEST=1, or its virtualenv exists)
 
@@ -287,9 +294,17 @@ SUPERSET_VENV = Path(os.environ.get("HELSEDATA_SUPERSET_VENV", "/tmp/superset-ve
 REAL = os.environ.get("HELSEDATA_SUPERSET_TEST") == "1" or (SUPERSET_VENV / "bin" / "superset").exists()
 
 
+def real(test):
+    """A test against the real Superset. All of them share one Superset and one demo warehouse
+    (module fixtures), so under xdist they run on one worker (``--dist loadgroup``)."""
+    test = pytest.mark.skipif(not REAL, reason="real Superset test: set HELSEDATA_SUPERSET_TEST=1 and create its venv")(test)
+    return pytest.mark.xdist_group("real_superset")(test)
+
+
 @pytest.fixture(scope="module")
 def real_superset(tmp_path_factory):
-    """A Superset on 127.0.0.1 from its own virtualenv (or HELSEDATA_SUPERSET_TEST_URL)."""
+    """A Superset on 127.0.0.1 from its own virtualenv with the repository's configuration
+    (or the one at HELSEDATA_SUPERSET_TEST_URL)."""
     url = os.environ.get("HELSEDATA_SUPERSET_TEST_URL")
     if url:
         yield SupersetConfig(url=url, username=os.environ.get("HELSEDATA_SUPERSET_USERNAME", "admin"),
@@ -299,9 +314,9 @@ def real_superset(tmp_path_factory):
     if not superset.exists():
         pytest.skip(f"no Superset virtualenv at {SUPERSET_VENV} (see docs/publishing.md)")
     home = tmp_path_factory.mktemp("superset")
-    (home / "superset_config.py").write_text(
-        f'SECRET_KEY = "test-only-{os.getpid()}"\nSQLALCHEMY_DATABASE_URI = "sqlite:///{home}/superset.db"\n')
-    env = {**os.environ, "SUPERSET_CONFIG_PATH": str(home / "superset_config.py"), "FLASK_APP": "superset"}
+    env = {**os.environ, "SUPERSET_CONFIG_PATH": str(DECLARATIONS / "superset_config.py"),
+           "FLASK_APP": "superset", "SUPERSET_SECRET_KEY": f"test-only-{os.getpid()}",
+           "HELSEDATA_SUPERSET_HOME": str(home)}
     for args in (["db", "upgrade"], ["fab", "create-admin", "--username", "admin", "--firstname", "A",
                                      "--lastname", "D", "--email", "a@example.org", "--password", "admin"],
                  ["init"]):
@@ -330,40 +345,117 @@ def real_superset(tmp_path_factory):
         server.terminate()
         server.wait(timeout=30)
         log.close()
-        shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.mark.skipif(not REAL, reason="real Superset test: set HELSEDATA_SUPERSET_TEST=1 and create its venv")
-def test_real_superset_shows_the_published_tables(real_superset, settings, monkeypatch):
-    import quality
+def helsedata(*args: str, home: Path, environ: dict[str, str] | None = None) -> dict:
+    """Run the real CLI (``python -m helsedata ... --json``) and return its JSON."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HELSEDATA_HOME": str(home), **(environ or {})}
+    env = {k: v for k, v in env.items() if not k.startswith("HELSEDATA_SUPERSET_") or environ and k in environ}
+    done = subprocess.run([sys.executable, "-m", "helsedata", *args, "--json"], check=False, env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def objects(session, url: str) -> dict[str, list[tuple]]:
+    """Every database, dataset, chart and dashboard Superset holds (id and name)."""
+    names = {"database": "database_name", "dataset": "table_name", "chart": "slice_name",
+             "dashboard": "dashboard_title"}
+    out = {}
+    for kind, name in names.items():
+        body = session.get(f"{url}/api/v1/{kind}/", params={"q": rison({"page_size": 100})}).json()
+        out[kind] = sorted((o["id"], o[name]) for o in body["result"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def published(real_superset, tmp_path_factory):
+    """A demo warehouse made by the real pipeline (ingestion, dbt, quality, labels, publication),
+    then published into Superset twice with ``helsedata publish`` (quality gate included)."""
     import requests
 
-    from helsedata.publish import publish
-    from tests.integration.test_publish import make_marts
-
-    monkeypatch.delattr(quality, "gate", raising=False)
-    make_marts(settings)
+    home = tmp_path_factory.mktemp("home")
+    helsedata("run", "--demo", home=home)  # demo scale; runs the quality suites before publishing
     environ = {"HELSEDATA_SUPERSET_URL": real_superset.url,
                "HELSEDATA_SUPERSET_USERNAME": real_superset.username,
                "HELSEDATA_SUPERSET_PASSWORD": real_superset.password}
-    first = publish(settings, environ=environ).superset
-    second = publish(settings, environ=environ).superset
-    assert first["datasets"] == second["datasets"] and first["charts"] == second["charts"]
+    session = requests.Session()
+    session.headers["Referer"] = real_superset.url
+    session.headers["Authorization"] = "Bearer " + session.post(
+        f"{real_superset.url}/api/v1/security/login", json={
+            "username": real_superset.username, "password": real_superset.password,
+            "provider": "db", "refresh": True}).json()["access_token"]
+    helsedata("quality", home=home)
+    first = helsedata("publish", home=home, environ=environ)
+    after_first = objects(session, real_superset.url)
+    helsedata("quality", home=home)
+    second = helsedata("publish", home=home, environ=environ)
+    return {"first": first, "second": second, "after_first": after_first,
+            "after_second": objects(session, real_superset.url), "session": session,
+            "url": real_superset.url, "config": real_superset, "home": home}
 
-    s = requests.Session()
-    s.headers["Referer"] = real_superset.url
-    token = s.post(f"{real_superset.url}/api/v1/security/login", json={
-        "username": real_superset.username, "password": real_superset.password,
-        "provider": "db", "refresh": True}).json()["access_token"]
-    s.headers["Authorization"] = f"Bearer {token}"
-    s.headers["X-CSRFToken"] = s.get(f"{real_superset.url}/api/v1/security/csrf_token/").json()["result"]
-    answer = s.post(f"{real_superset.url}/api/v1/sqllab/execute/", json={
-        "database_id": first["database_id"], "runAsync": False, "schema": "public",
-        "sql": "select count(*) as n, count(*) filter (where numerator between 1 and 5) as small "
-               "from public.indicator_values where indicator_id = 'vft_mottakere'"}).json()
-    assert answer["status"] == "success", answer
-    assert answer["data"][0]["n"] > 0 and answer["data"][0]["small"] == 0
-    dml = s.post(f"{real_superset.url}/api/v1/sqllab/execute/", json={
-        "database_id": first["database_id"], "runAsync": False, "schema": "public",
-        "sql": "delete from public.indicator_values"})
-    assert dml.status_code >= 400  # DML is off and the connection is read-only
+
+@real
+def test_real_second_publish_changes_nothing(published):
+    first, second = published["first"], published["second"]
+    assert first["gate"] == second["gate"] == "passed"
+    assert first["superset"] == second["superset"]
+    assert published["after_first"] == published["after_second"]
+    everything = published["after_second"]
+    assert sorted(t for _, t in everything["dashboard"]) == sorted(SLUGS.values())
+    for kind, items in everything.items():
+        assert len({name for _, name in items}) == len(items), f"duplicate {kind}: {items}"
+    assert len(everything["chart"]) == len(list((DECLARATIONS / "charts").glob("*.yaml")))
+
+
+@real
+def test_real_every_chart_of_every_dashboard_answers_with_rows(published):
+    session, url = published["session"], published["url"]
+    for slug, dashboard_id in published["second"]["superset"]["dashboards"].items():
+        charts = session.get(f"{url}/api/v1/dashboard/{dashboard_id}/charts").json()["result"]
+        assert charts, slug
+        for chart in charts:
+            answer = session.get(f"{url}/api/v1/chart/{chart['id']}/data/")
+            assert answer.status_code == 200, (slug, chart["slice_name"], answer.text[:500])
+            (result,) = answer.json()["result"]
+            assert result.get("error") is None, (slug, chart["slice_name"], result["error"])
+            assert result["rowcount"] > 0 and result["data"], (slug, chart["slice_name"], "no rows")
+
+
+@real
+def test_real_suppressed_cells_show_the_symbol_never_a_number(published):
+    session, url = published["session"], published["url"]
+    chart_id = published["second"]["superset"]["charts"]["vft_kommuner"]
+    rows = session.get(f"{url}/api/v1/chart/{chart_id}/data/").json()["result"][0]["data"]
+    counts = [r["mottakere_tekst"] for r in rows]
+    assert ":" in counts
+    shown = [int(c.replace("\u00a0", "")) for c in counts if c not in (":", "")]
+    assert shown and not any(1 <= n <= 5 for n in shown)
+
+
+@real
+def test_real_database_is_read_only_and_shows_only_public_tables(published):
+    session, url = published["session"], published["url"]
+    superset = published["second"]["superset"]
+    database = session.get(f"{url}/api/v1/database/{superset['database_id']}/connection").json()["result"]
+    assert database["allow_dml"] is False and database["expose_in_sqllab"] is False
+    assert database["sqlalchemy_uri"] == f"duckdb:///{published['home'].resolve() / 'warehouse.duckdb'}?access_mode=read_only"
+    for dataset_id in superset["datasets"].values():
+        dataset = session.get(f"{url}/api/v1/dataset/{dataset_id}").json()["result"]
+        assert dataset["schema"] == "public" and not dataset["sql"]
+
+
+@real
+def test_real_dashboards_render_in_chromium_without_errors(published, tmp_path):
+    from dashboards.screenshots import screenshot_dashboards
+
+    config = published["config"]
+    shots = screenshot_dashboards(config.url, config.username, config.password, tmp_path)
+    assert [s.slug for s in shots] == list(SLUGS)
+    for shot in shots:
+        assert shot.errors() == [], (shot.slug, shot.errors(), shot.png)
+        assert SLUGS[shot.slug] in shot.text
+        assert shot.png.stat().st_size > 50_000  # a rendered page, not an empty one
+    strategy = next(s for s in shots if s.slug == "strategistatus").text
+    assert re.search(r"\d\u00a0\d{3}", strategy)  # Norwegian thousands: "1 335"
+    assert re.search(r"\d+,\d\u00a0%", strategy)  # and "27,0 %"
