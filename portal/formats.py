@@ -64,7 +64,9 @@ def epsilon(exact: str) -> str:
 
 
 def day(value: str | date | None) -> str:
-    """>>> day("2026-11-29"), day("2026-11-29T19:03:00.123+00:00")
+    """A date as DD.MM.YYYY.
+
+    >>> day("2026-11-29"), day("2026-11-29T19:03:00.123+00:00")
     ('29.11.2026', '29.11.2026')
     """
     if value is None:

@@ -41,13 +41,16 @@ class Forbidden(HelsedataError):
 
 
 def user_can(user: User, action: Action) -> bool:
-    """>>> user_can(User("kari", Role.RESEARCHER), Action.REVIEW)
+    """Whether the user's role grants ``action`` (for templates; handlers call :func:`check`).
+
+    >>> user_can(User("kari", Role.RESEARCHER), Action.REVIEW)
     False
     """
     return action in GRANTS[user.role]
 
 
 def check(user: User, action: Action) -> None:
+    """Raise :class:`Forbidden` unless the user's role grants ``action``."""
     if not user_can(user, action):
         raise Forbidden(f"rollen {user.role.value} gir ikke tilgang til dette")
 
