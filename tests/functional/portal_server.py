@@ -67,7 +67,7 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_portal(home: Path) -> Iterator[Portal]:
+def running_portal(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Portal]:
     """Build the warehouse and accounts in ``home`` and serve the portal until the block ends."""
     settings = Settings(home=home).ensure()
     write_rows(settings.warehouse, "vft_mottakere", vft_rows(200, seed=3))
@@ -78,7 +78,7 @@ def running_portal(home: Path) -> Iterator[Portal]:
         for username, role in ACCOUNTS.items():
             assert main(["users", "add", username, "--role", role], environ=environ) == 0
     port = free_port()
-    env = {**os.environ, **environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, **environ, "PYTHONPATH": str(PROJECT_ROOT), **(extra_env or {})}
     env.pop("HELSEDATA_NEW_PASSWORD", None)
     log = home / "serve.log"
     with log.open("w") as log_file:
