@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from portal import accounts
 from kernel.config import Settings
+from portal import accounts
 
 PASSWORD = "et-langt-testpassord"
 
