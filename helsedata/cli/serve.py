@@ -12,7 +12,7 @@ from helsedata.cli import settings
               help="Address to listen on. Keep 127.0.0.1 behind a TLS proxy; never expose plain HTTP.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 def serve(host: str, port: int) -> None:
-    """Run the researcher portal: pages for applications, review, queries and budgets, and /api/v1.
+    """Run the researcher portal: web pages and the JSON API under /api/v1.
 
     Create the first account with 'helsedata users add NAME --role admin'. Cookies are marked
     Secure for https requests (X-Forwarded-Proto from a proxy on 127.0.0.1 is trusted) or when
