@@ -86,6 +86,19 @@ def moment(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%d.%m.%Y kl. %H.%M UTC")
 
 
+#: Statistics as the pages name them.
+STATISTICS = {"count": "antall", "sum": "sum", "mean": "gjennomsnitt", "quantile": "kvantil"}
+
+
+def statistic(name: str) -> str:
+    """A statistic's name in bokmål.
+
+    >>> statistic("mean")
+    'gjennomsnitt'
+    """
+    return STATISTICS.get(name, name)
+
+
 def cell(value: Any) -> str:
     """A released value: counts and sums as whole numbers, means with two decimals.
 
@@ -99,3 +112,25 @@ def cell(value: Any) -> str:
     if isinstance(value, int):
         return number(value)
     return number(value, 2)
+
+
+def details(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """An audit entry's details as readable pairs: lists joined, yes/no, empty values left out.
+
+    >>> details({"by": [], "oidc": False, "datasets": ["a", "b"], "reason": None, "scale": 16.0})
+    [('oidc', 'nei'), ('datasets', 'a, b'), ('scale', '16')]
+    """
+    out = []
+    for key, value in values.items():
+        if value is None or value == [] or value == "":
+            continue
+        if isinstance(value, bool):
+            text = "ja" if value else "nei"
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, float):
+            text = decimal(value)
+        else:
+            text = str(value)
+        out.append((key, text))
+    return out

@@ -39,7 +39,8 @@ SESSION_COOKIE = "helsedata_session"
 LOGIN_CSRF_COOKIE = "helsedata_login_csrf"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(number=formats.number, decimal=formats.decimal, accuracy=formats.accuracy,
-                             epsilon=formats.epsilon, day=formats.day, moment=formats.moment, cell=formats.cell)
+                             epsilon=formats.epsilon, day=formats.day, moment=formats.moment, cell=formats.cell,
+                             details=formats.details, statistic=formats.statistic)
 
 #: Sent with every response: no framing, no scripts at all, forms only to ourselves.
 SECURITY_HEADERS = {
