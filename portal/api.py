@@ -51,10 +51,19 @@ def decide(request: Request, application_id: str, body: dict[str, Any] = Body(..
     approve = body.get("approve")
     if not isinstance(approve, bool):
         raise UserInputError("approve må være true eller false")
-    epsilon = body.get("epsilon")
+    epsilon, expires, reason = (_optional_text(body, name) for name in ("epsilon", "expires", "reason"))
     return room.review(settings_of(request), application_id, user.username, approve=approve,
-                       epsilon=str(epsilon) if epsilon not in (None, "") else None,
-                       expires=body.get("expires") or None, reason=body.get("reason"))
+                       epsilon=epsilon, expires=expires, reason=reason)
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    """A string field (numbers are read as their text, e.g. ``"epsilon": 1``); absent or empty is ``None``."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UserInputError(f"{name} må være en tekst")
+    return str(value)
 
 
 @router.post("/permits/{permit_id}/queries")

@@ -146,7 +146,7 @@ def new_application(request: Request, session: Session = Depends(page_session)) 
 
 def _application_form(request: Request, session: Session, values: dict, error: str | None, status: int) -> Response:
     return render(request, "apply.html", session, status, values=values, error=error,
-                  datasets=room.datasets(), categories=records.PURPOSE_CATEGORIES,
+                  datasets=records.catalogue(settings_of(request)), categories=records.PURPOSE_CATEGORIES,
                   max_months=records.MAX_DURATION_MONTHS)
 
 
@@ -198,7 +198,7 @@ def _permit_view(request: Request, session: Session, permit_id: str, dataset: st
     check_see_permit(session.user, holder)
     permit = next(p for p in records.permits(settings) if p["permit_id"] == permit_id)
     chosen = dataset if dataset in permit["datasets"] else permit["datasets"][0]
-    entry = next(d for d in room.datasets() if d["name"] == chosen)
+    entry = next(d for d in records.catalogue(settings) if d["name"] == chosen)
     return render(request, "permit.html", session, status, permit=permit, holder=holder == session.user.username,
                   dataset=entry, form=form or {"statistic": "count", "by": []}, preview=preview, error=error,
                   results=records.results(settings, session.user, permit_id))

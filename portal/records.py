@@ -32,6 +32,12 @@ PURPOSE_CATEGORIES: dict[str, str] = {
     "e": "Vitenskapelig forskning innen helse- og omsorgssektoren",
     "f": "Bedre helse- og omsorgstjenester og behandling",
 }
+#: The catalogue's datasets described in bokmål for the pages (the room's own descriptions are English).
+DESCRIPTIONS_NB: dict[str, str] = {
+    "vft_mottakere": "Velferdsteknologiske tjenester: én rad per tjeneste per person (år = startår).",
+    "kpr_kontakter": "Kontakter med kommunale helse- og omsorgstjenester: én rad per kontakt (år = kontaktår).",
+    "kpr_tjenester": "Kommunale pleie- og omsorgstjenester: én rad per tjenesteperiode (år = startår).",
+}
 #: Longest project a permit can serve (the room grants at most three years).
 MAX_DURATION_MONTHS = 36
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -215,7 +221,8 @@ def results(settings: Settings, user: User, permit_id: str) -> list[dict]:
 def catalogue(settings: Settings) -> list[dict]:
     """The room's catalogue with the period a query can cover and the newest quality label."""
     labels = _quality_labels(settings)
-    return [{**entry, "period": (PUBLIC_YEARS[0], PUBLIC_YEARS[-1]),
+    return [{**entry, "description": DESCRIPTIONS_NB.get(entry["name"], entry["description"]),
+             "period": (PUBLIC_YEARS[0], PUBLIC_YEARS[-1]),
              "quality_label": labels.get(get_dataset(entry["name"]).table)} for entry in room.datasets()]
 
 

@@ -151,7 +151,7 @@ def query_request(user: User, permit_id: str, data: dict[str, Any]) -> QueryRequ
         q = float(str(q).replace(",", ".")) if q not in (None, "") else None
     except ValueError:
         raise UserInputError(f"q må være et tall mellom 0 og 1, ikke {q!r}") from None
-    column = data.get("column") or None
+    column = str(data["column"]) if data.get("column") else None
     return QueryRequest(
         permit_id=permit_id, researcher=user.username, dataset=str(data.get("dataset") or ""),
         by=tuple(c.strip() for c in by if c.strip()), statistic=statistic,

@@ -130,6 +130,24 @@ def test_refusals_are_409_bad_input_422_and_spend_nothing(portal, tokens, body, 
     assert call(portal, "GET", f"/permits/{permit_id}/budget", tokens["kari"]).json()["epsilon_spent"] == 0
 
 
+@pytest.mark.parametrize("body", [{"approve": "yes"}, {"approve": False, "reason": ["x"]},
+                                  {"approve": True, "expires": {"d": 1}}, {"approve": True, "epsilon": "abc"}])
+def test_malformed_decisions_are_422(portal, tokens, body):
+    application_id = apply(portal, tokens["kari"])
+    r = call(portal, "POST", f"/applications/{application_id}/decision", tokens["ola"], body)
+    assert r.status_code == 422 and r.json()["error"] == "bad_input", r.text
+
+
+@pytest.mark.parametrize("body", [{"column": ["alder"], "statistic": "sum", "bounds": [0, 1]},
+                                  {"bounds": {"lo": 0}, "statistic": "sum", "column": "alder"},
+                                  {"by": "kjonn,kjonn"}, {"q": "halv", "statistic": "quantile"}])
+def test_malformed_queries_are_422(portal, tokens, body):
+    permit_id = approve(portal, tokens["ola"], apply(portal, tokens["kari"]))
+    query = {"dataset": "vft_mottakere", "by": ["kjonn"], "statistic": "count", "epsilon": "1/10", **body}
+    r = call(portal, "POST", f"/permits/{permit_id}/queries", tokens["kari"], query)
+    assert r.status_code == 422 and r.json()["error"] == "bad_input", r.text
+
+
 def test_self_review_is_refused_with_409(portal, tokens):
     application_id = apply(portal, tokens["admin"])
     r = call(portal, "POST", f"/applications/{application_id}/decision", tokens["admin"], {"approve": True})
