@@ -14,6 +14,7 @@ Where security is enforced (read these to review it):
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from portal.permissions import Action, Forbidden, user_can
 from privacy.budget import parse_epsilon
 from privacy.room import QueryRequest, parse_bounds
 
+logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "helsedata_session"
 LOGIN_CSRF_COOKIE = "helsedata_login_csrf"
@@ -226,6 +228,15 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return error_json(422, "bad_input", message)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        """A bug: log the traceback, tell the user in the same shape as other errors (no details leak)."""
+        logger.exception("internal error on %s %s", request.method, request.url.path)
+        if _is_api(request):
+            return error_json(500, "internal", "intern feil i portalen; feilen er logget")
+        return render(request, "error.html", None, 500, title="Intern feil",
+                      message="Noe gikk galt i portalen. Feilen er logget; prøv igjen senere.")
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
