@@ -27,6 +27,10 @@ from kernel.config import PROJECT_ROOT, Settings
 from privacy.testing import kontakter_rows, vft_rows, write_rows
 
 PASSWORD = "et-langt-testpassord"
+#: Debian's chromium, driven by Playwright through ``executable_path`` (no browser is downloaded).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 #: username → role of the accounts every portal test starts with.
 ACCOUNTS = {"admin": "admin", "kari": "researcher", "per": "researcher", "ola": "reviewer",
             "eier": "registry_owner"}
@@ -44,6 +48,11 @@ class Portal:
             code = main(["users", "token", username, "--json"], environ={"HELSEDATA_HOME": str(self.settings.home)})
         assert code == 0, out.getvalue()
         return json.loads(out.getvalue())["token"]
+
+
+def text(page) -> str:
+    """A page's main content as a person reads it (no-break spaces as spaces)."""
+    return page.inner_text("main").replace("\u00a0", " ")
 
 
 def free_port() -> int:

@@ -16,14 +16,11 @@ import httpx
 import pytest
 
 from portal.accounts import MAX_FAILED_LOGINS
-from tests.functional.portal_server import PASSWORD, running_portal
+from tests.functional.portal_server import CHROMIUM, CHROMIUM_ARGS, PASSWORD, running_portal, text
 
 playwright = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
 #: Every full page the portal renders (partials start with "_").
 PAGES = {p.name for p in TEMPLATES.glob("*.html") if not p.name.startswith("_") and p.name != "base.html"}
@@ -91,10 +88,6 @@ def login(page, username: str, password: str = PASSWORD) -> None:
 def logout(page) -> None:
     page.click("text=Logg ut")
     assert "/login" in page.url
-
-
-def text(page) -> str:
-    return page.inner_text("main").replace("\u00a0", " ")
 
 
 def apply_in_browser(page, title: str, epsilon: str = "1") -> str:

@@ -14,8 +14,7 @@ import sys
 import pytest
 
 from helsedata.cli import main
-from tests.functional.portal_server import running_portal
-from tests.functional.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, text
+from tests.functional.portal_server import CHROMIUM, CHROMIUM_ARGS, running_portal, text
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")
 playwright = pytest.importorskip("playwright.sync_api")
