@@ -66,6 +66,10 @@ class CsrfRefused(Exception):
     """A state-changing form arrived without this session's CSRF token."""
 
 
+class Unauthorized(Exception):
+    """No valid API token (HTTP 401)."""
+
+
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -81,6 +85,11 @@ def secure(request: Request) -> bool:
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure(request), path="/")
+
+
+def new_login_csrf() -> str:
+    """The login form's CSRF token, also set as a cookie (double submit: there is no session yet)."""
+    return secrets.token_urlsafe(32)
 
 
 def page_session(request: Request) -> Session:
@@ -114,10 +123,6 @@ def api_user(request: Request) -> User:
     if user is None:
         raise Unauthorized()
     return user
-
-
-class Unauthorized(Exception):
-    """No valid API token (HTTP 401)."""
 
 
 def render(request: Request, name: str, session: Session | None, status: int = 200, **context: Any) -> Response:
@@ -246,7 +251,3 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
 
         oidc.install(app, config)
     return app
-
-
-def new_login_csrf() -> str:
-    return secrets.token_urlsafe(32)
