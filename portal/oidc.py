@@ -27,8 +27,8 @@ def install(app: FastAPI, config: PortalConfig) -> None:
     """Register the provider and the two routes on ``app``."""
     from authlib.integrations.starlette_client import OAuth, OAuthError
 
-    from portal.pages import start_browser_session
-    from portal.web import render, settings_of
+    from portal.pages import login_form, start_browser_session
+    from portal.web import settings_of
 
     if config.oidc is None:
         raise ValueError("OIDC is not configured (HELSEDATA_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET)")
@@ -47,8 +47,7 @@ def install(app: FastAPI, config: PortalConfig) -> None:
     @app.get("/login/oidc/callback", name="oidc_callback")
     async def oidc_callback(request: Request) -> Response:
         def refused(message: str) -> Response:
-            return render(request, "login.html", None, 403, error=message, next="/oversikt",
-                          csrf_token="", oidc_name=provider_name)
+            return login_form(request, 403, error=message)
 
         try:
             token = await oauth.provider.authorize_access_token(request)

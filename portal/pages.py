@@ -72,26 +72,26 @@ def home(request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
+    return login_form(request, next=next, notice=_notice(request))
+
+
+def login_form(request: Request, status: int = 200, *, next: str | None = None, error: str | None = None,
+               username: str = "", notice: str | None = None) -> Response:
+    """The login page with a fresh double-submit CSRF token (cookie and hidden field)."""
     token = new_login_csrf()
     oidc = config_of(request).oidc
-    response = render(request, "login.html", None, csrf_token=token, next=_safe_next(next),
-                      oidc_name=oidc.name if oidc else None, notice=_notice(request))
+    response = render(request, "login.html", None, status, csrf_token=token, next=_safe_next(next), error=error,
+                      username=username, oidc_name=oidc.name if oidc else None, notice=notice)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/oversikt")) -> Response:
-    settings = settings_of(request)
     try:
-        user = accounts.authenticate(settings, username.strip(), password)
+        user = accounts.authenticate(settings_of(request), username.strip(), password)
     except accounts.LoginRefused as e:
-        token = new_login_csrf()
-        oidc = config_of(request).oidc
-        response = render(request, "login.html", None, 401, csrf_token=token, next=_safe_next(next), error=str(e),
-                          username=username, oidc_name=oidc.name if oidc else None)
-        set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
-        return response
+        return login_form(request, 401, next=next, error=str(e), username=username)
     return start_browser_session(request, user, _safe_next(next))
 
 

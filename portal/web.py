@@ -192,8 +192,6 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        if _is_api(request):
-            return error_json(401, "unauthorized", "logg inn med et API-token (Authorization: Bearer TOKEN)")
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
     @app.exception_handler(Unauthorized)
