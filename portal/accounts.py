@@ -51,8 +51,9 @@ LOCKOUT_MINUTES = 15
 SESSION_HOURS = 8
 #: Shortest password accepted (NSM's advice favours long passphrases over complex short ones).
 MIN_PASSWORD_LENGTH = 12
-#: Allowed usernames: stable under the room's NFKC + case-folding identity rule.
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+#: Allowed usernames: stable under the room's NFKC + case-folding identity rule, and starting with a
+#: letter so that no username can be an identity number.
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 
 
 class Role(StrEnum):
@@ -153,10 +154,10 @@ def check_username(username: str) -> str:
     >>> check_username("Kari")
     Traceback (most recent call last):
     ...
-    kernel.errors.UserInputError: brukernavnet 'Kari' er ugyldig: bruk 2–64 små bokstaver a–z, sifre, punktum, _ eller -
+    kernel.errors.UserInputError: brukernavnet 'Kari' er ugyldig: bruk 2–64 tegn: små bokstaver a–z, sifre, punktum, _ eller -, og begynn med en bokstav
     """
     if not USERNAME_PATTERN.match(username or ""):
-        raise UserInputError(f"brukernavnet {username!r} er ugyldig: bruk 2–64 små bokstaver a–z, sifre, punktum, _ eller -")
+        raise UserInputError(f"brukernavnet {username!r} er ugyldig: bruk 2–64 tegn: små bokstaver a–z, sifre, punktum, _ eller -, og begynn med en bokstav")
     return username
 
 
@@ -250,7 +251,8 @@ def authenticate(settings: Settings, username: str, password: str, now: datetime
     """Check a password; count failures and lock after :data:`MAX_FAILED_LOGINS` in a row.
 
     The message never tells whether the username exists; a locked account says so (its owner
-    needs to know), and is audited with the time it opens again.
+    needs to know), and is audited with the time it opens again. A failure for a name that is no
+    active account is audited without the name.
     """
     now = _now(now)
     refused = LoginRefused("feil brukernavn eller passord")
@@ -258,7 +260,8 @@ def authenticate(settings: Settings, username: str, password: str, now: datetime
         row = conn.execute("select * from portal_users where username = ?", (username,)).fetchone()
         if row is None or not row["active"] or row["password_hash"] is None:
             _verify(_DUMMY_HASH, password)
-            audit.record(settings, "anonymous", "login_failed", {"username_tried": username[:64], "reason": "unknown"})
+            # the name typed is not logged: people type identity numbers and passwords into that field
+            audit.record(settings, "anonymous", "login_failed", {"reason": "unknown or disabled user"})
             raise refused
         if row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now:
             audit.record(settings, username, "login_failed", {"reason": "locked", "locked_until": row["locked_until"]})

@@ -196,7 +196,7 @@ def _permit_view(request: Request, session: Session, permit_id: str, dataset: st
     if holder is None:
         raise NotFound(f"Ingen tillatelse {permit_id}.")
     check_see_permit(session.user, holder)
-    permit = next(p for p in records.permits(settings) if p["permit_id"] == permit_id)
+    permit = records.permits(settings, permit_id=permit_id)[0]
     chosen = dataset if dataset in permit["datasets"] else permit["datasets"][0]
     entry = next(d for d in records.catalogue(settings) if d["name"] == chosen)
     return render(request, "permit.html", session, status, permit=permit, holder=holder == session.user.username,

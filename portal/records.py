@@ -157,12 +157,14 @@ def permit_holder(settings: Settings, permit_id: str) -> str | None:
     return row["researcher"] if row else None
 
 
-def permits(settings: Settings, *, researcher: str | None = None, active_only: bool = False) -> list[dict]:
+def permits(settings: Settings, *, researcher: str | None = None, permit_id: str | None = None,
+            active_only: bool = False) -> list[dict]:
     """Permits with their budget as :func:`privacy.room.budget` reports it."""
     where, params = [], []
-    if researcher is not None:
-        where.append("researcher = ?")
-        params.append(researcher)
+    for column, value in (("researcher", researcher), ("permit_id", permit_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
     if active_only:
         where.append("status = 'active'")
     sql = ("select permit_id, application_id, researcher, datasets from permits"
@@ -174,20 +176,16 @@ def permits(settings: Settings, *, researcher: str | None = None, active_only: b
 
 
 def audit_trail(settings: Settings, user: User) -> list[dict]:
-    """Audit entries by the user, or about their applications and permits, newest first."""
+    """Audit entries by the user, or about their account, applications and permits, newest first."""
     with opened(settings) as conn:
-        mine = conn.execute("select application_id from applications where researcher = ?", (user.username,)).fetchall()
-        held = conn.execute("select permit_id from permits where researcher = ?", (user.username,)).fetchall()
-        rows = conn.execute("select seq, timestamp, actor, action, details from audit_log order by seq desc").fetchall()
-    ids = {r[0] for r in mine} | {r[0] for r in held}
-    out = []
-    for row in rows:
-        details = json.loads(row["details"])
-        subjects = {details.get("application_id"), details.get("permit_id"), details.get("username")}
-        if row["actor"] == user.username or ids & subjects or user.username in subjects:
-            out.append({"seq": row["seq"], "timestamp": row["timestamp"], "actor": row["actor"],
-                        "action": row["action"], "details": details})
-    return out
+        rows = conn.execute(
+            "select seq, timestamp, actor, action, details from audit_log"
+            " where actor = :u or json_extract(details, '$.username') = :u"
+            " or json_extract(details, '$.application_id') in (select application_id from applications where researcher = :u)"
+            " or json_extract(details, '$.permit_id') in (select permit_id from permits where researcher = :u)"
+            " order by seq desc", {"u": user.username}).fetchall()
+    return [{"seq": r["seq"], "timestamp": r["timestamp"], "actor": r["actor"], "action": r["action"],
+             "details": json.loads(r["details"])} for r in rows]
 
 
 def save_result(settings: Settings, user: User, result: dict) -> str:

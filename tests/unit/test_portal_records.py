@@ -47,3 +47,14 @@ def test_a_refused_application_leaves_no_details(settings):
         records.submit_application(settings, User("kari", Role.RESEARCHER),
                                    records.ApplicationForm.from_mapping({**FORM, "epsilon": "nan"}))
     assert records.applications(settings) == []
+
+
+def test_audit_trail_shows_own_actions_and_actions_on_own_applications_only(settings):
+    kari, per = User("kari", Role.RESEARCHER), User("per", Role.RESEARCHER)
+    mine = records.submit_application(settings, kari, records.ApplicationForm.from_mapping(FORM))["application_id"]
+    records.submit_application(settings, per, records.ApplicationForm.from_mapping(FORM))
+    permit_id = room.review(settings, mine, "ola", approve=True)["permit_id"]
+    room.revoke(settings, permit_id, "ola", "avsluttet")
+    trail = records.audit_trail(settings, kari)
+    assert [(e["actor"], e["action"]) for e in trail] == [("ola", "revoke"), ("ola", "approve"), ("kari", "apply")]
+    assert [e["action"] for e in records.audit_trail(settings, per)] == ["apply"]
