@@ -163,8 +163,8 @@ def test_self_review_is_refused_with_409(portal, tokens):
 
 @pytest.mark.parametrize("change,message", [
     ({"purpose_category": "z"}, "art. 53"), ({"ethics_approval": ""}, "REK"), ({"duration_months": 0}, "måneder"),
-    ({"dpo_contact": "ikke-epost"}, "e-post"), ({"datasets": []}, "datasett"), ({"datasets": ["finnes_ikke"]}, "unknown"),
-    ({"epsilon": "11"}, "at most"), ({"title": "  "}, "tittel"),
+    ({"dpo_contact": "ikke-epost"}, "e-post"), ({"datasets": []}, "datasett"), ({"datasets": ["finnes_ikke"]}, "finnes_ikke"),
+    ({"epsilon": "11"}, "ε = 10"), ({"title": "  "}, "tittel"),
 ], ids=["category", "ethics", "duration", "dpo", "no-datasets", "unknown-dataset", "too-much-epsilon", "title"])
 def test_application_fields_are_checked(portal, tokens, change, message):
     r = call(portal, "POST", "/applications", tokens["kari"], {**APPLICATION, **change})
