@@ -146,6 +146,7 @@ def test_researcher_and_reviewer_journey(page, portal, checked):
     page.click("text=Godkjenn og opprett tillatelse")
     assert "Søknaden er godkjent" in text(page)
     permit_id = re.search(r"P\d{6}", text(page)).group(0)
+    checked(page, "behandling-godkjent")
     logout(page)
 
     login(page, "kari")
