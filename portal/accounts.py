@@ -138,11 +138,14 @@ def _digest(secret: str) -> str:
 
 @contextmanager
 def opened(settings: Settings) -> Iterator[sqlite3.Connection]:
-    """The room's state database with the portal's tables created."""
+    """The room's state database with the portal's tables (created, under the write lock, only if missing)."""
     with room_opened(settings) as conn:
-        with transaction(conn):
-            for statement in SCHEMA:
-                conn.execute(statement)
+        present = conn.execute("select count(*) from sqlite_master where type = 'table' and name like 'portal\\_%'"
+                               " escape '\\'").fetchone()[0]
+        if present < len(SCHEMA):
+            with transaction(conn):
+                for statement in SCHEMA:
+                    conn.execute(statement)
         yield conn
 
 
