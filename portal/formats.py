@@ -14,6 +14,15 @@ from typing import Any
 NBSP = "\u00a0"
 
 
+def epsilon_input(text: str) -> str:
+    """ε as typed in a Norwegian form: a decimal comma becomes a point; fractions stay as they are.
+
+    >>> epsilon_input(" 0,25 "), epsilon_input("1/3"), epsilon_input("0.1")
+    ('0.25', '1/3', '0.1')
+    """
+    return text.strip().replace(",", ".")
+
+
 def number(value: float | int | None, decimals: int = 0) -> str:
     """A number in Norwegian notation.
 

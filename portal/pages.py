@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from kernel.errors import UserInputError
 from portal import accounts, records
 from portal.accounts import Session
+from portal.formats import epsilon_input
 from portal.permissions import Action, check, check_permit_holder, check_see_permit, user_can
 from portal.web import (
     LOGIN_CSRF_COOKIE,
@@ -295,7 +296,7 @@ def decide(request: Request, application_id: str, session: Session = Depends(pag
         return _review_view(request, session, application_id, 422, "Velg godkjenn eller avslå.")
     try:
         room.review(settings_of(request), application_id, session.user.username, approve=decision == "approve",
-                    epsilon=epsilon.strip() or None, expires=expires.strip() or None, reason=reason)
+                    epsilon=epsilon_input(epsilon) or None, expires=expires.strip() or None, reason=reason)
     except UserInputError as e:
         return _review_view(request, session, application_id, room_status(e), str(e))
     return _redirect(f"/behandling?melding={'approved' if decision == 'approve' else 'rejected'}")

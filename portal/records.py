@@ -18,6 +18,7 @@ from typing import Any
 from kernel.config import Settings
 from kernel.errors import UserInputError
 from portal.accounts import User, opened
+from portal.formats import epsilon_input
 from privacy import room
 from privacy.budget import format_epsilon, from_columns
 from privacy.catalogue import PUBLIC_YEARS, get_dataset
@@ -93,7 +94,7 @@ class ApplicationForm:
         return cls(title=text("title", "prosjekttittel"), purpose=text("purpose", "formål"),
                    purpose_category=category, legal_basis=text("legal_basis", "rettslig grunnlag"),
                    ethics_approval=text("ethics_approval", "REK-referanse"), datasets=datasets,
-                   epsilon=str(epsilon).strip(), duration_months=months, dpo_contact=contact)
+                   epsilon=epsilon_input(str(epsilon)), duration_months=months, dpo_contact=contact)
 
 
 def submit_application(settings: Settings, user: User, form: ApplicationForm) -> dict:

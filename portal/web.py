@@ -162,7 +162,7 @@ def query_request(user: User, permit_id: str, data: dict[str, Any]) -> QueryRequ
     return QueryRequest(
         permit_id=permit_id, researcher=user.username, dataset=str(data.get("dataset") or ""),
         by=tuple(c.strip() for c in by if c.strip()), statistic=statistic,
-        epsilon=parse_epsilon(str(data.get("epsilon") or "").strip()),
+        epsilon=parse_epsilon(formats.epsilon_input(str(data.get("epsilon") or ""))),
         column=None if statistic == "count" else column,
         bounds=parse_bounds(bounds) if bounds else None, q=q)
 

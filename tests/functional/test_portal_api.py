@@ -104,7 +104,7 @@ def test_query_and_budget_answer_as_the_cli(portal, tokens, run_cli):
     assert (body["epsilon_spent_exact"], body["epsilon_remaining_exact"], len(body["rows"])) == ("1/4", "1/4", 8)
     mean = call(portal, "POST", f"/permits/{permit_id}/queries", tokens["kari"],
                 {"dataset": "vft_mottakere", "by": ["kjonn"], "statistic": "mean", "column": "alder",
-                 "bounds": [0, 120], "epsilon": "0.125"})
+                 "bounds": [0, 120], "epsilon": "0,125"})  # a decimal comma is read as a point
     assert mean.status_code == 200 and set(mean.json()["rows"][0]) == {"kjonn", "mean", "count"}
     budget = call(portal, "GET", f"/permits/{permit_id}/budget", tokens["kari"]).json()
     cli = run_cli("room", "budget", "--permit", permit_id, "--json", environ={"HELSEDATA_HOME": str(portal.settings.home)})

@@ -199,7 +199,7 @@ def test_researcher_and_reviewer_journey(page, portal, checked):
     login(page, "kari")
     page.goto(f"/tillatelser/{permit_id}")
     assert "trukket tilbake" in text(page)
-    page.fill("#epsilon", "1/100")
+    page.fill("#epsilon", "0,01")  # decimal comma: read, then refused by the room (409, not 422)
     with page.expect_response(lambda r: r.url.endswith("/sporring")) as info:
         page.click("text=Kjør spørringen")
     assert info.value.status == 409 and page.inner_text(".feil")

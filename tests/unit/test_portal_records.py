@@ -58,3 +58,9 @@ def test_audit_trail_shows_own_actions_and_actions_on_own_applications_only(sett
     trail = records.audit_trail(settings, kari)
     assert [(e["actor"], e["action"]) for e in trail] == [("ola", "revoke"), ("ola", "approve"), ("kari", "apply")]
     assert [e["action"] for e in records.audit_trail(settings, per)] == ["apply"]
+
+
+def test_a_decimal_comma_is_accepted_for_epsilon(settings):
+    form = records.ApplicationForm.from_mapping({**FORM, "epsilon": "0,5"})
+    application_id = records.submit_application(settings, User("kari", Role.RESEARCHER), form)["application_id"]
+    assert records.application(settings, application_id)["epsilon_exact"] == "1/2"
