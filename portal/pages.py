@@ -59,7 +59,11 @@ def _notice(request: Request) -> str | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths after login (an open redirect would help phishing)."""
+    """Only local paths after login (an open redirect would help phishing).
+
+    >>> _safe_next("/katalog"), _safe_next("//evil.example"), _safe_next("https://evil.example"), _safe_next(None)
+    ('/katalog', '/oversikt', '/oversikt', '/oversikt')
+    """
     return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/oversikt"
 
 
