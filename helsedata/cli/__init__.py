@@ -30,6 +30,8 @@ COMMANDS = {
     "publish": "helsedata.cli.publish:publish",
     "run": "helsedata.cli.run:run",
     "room": "helsedata.cli.room:room",
+    "serve": "helsedata.cli.serve:serve",
+    "users": "helsedata.cli.users:users",
 }
 
 

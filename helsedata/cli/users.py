@@ -1,0 +1,82 @@
+"""`helsedata users`: portal accounts. Logic lives in :mod:`portal.accounts`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from helsedata.cli import emit, json_option, settings
+from kernel.errors import UserInputError
+
+
+@click.group(name="users")
+def users() -> None:
+    """Portal accounts: add, disable, list, and issue API tokens."""
+
+
+def _new_password(allow_none: bool) -> str | None:
+    """HELSEDATA_NEW_PASSWORD, else standard input (asked twice, hidden, on a terminal)."""
+    password = os.environ.get("HELSEDATA_NEW_PASSWORD")
+    if password:
+        return password
+    if sys.stdin is None:
+        return None if allow_none else ""
+    if sys.stdin.isatty():
+        return click.prompt("Passord", hide_input=True, confirmation_prompt="Gjenta passordet")
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line and allow_none:
+        return None
+    return line
+
+
+@users.command(name="add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["researcher", "reviewer", "registry_owner", "admin"]),
+              help="What the user may do in the portal.")
+@click.option("--oidc-subject", help="Bind an OIDC identity, 'ISSUER|SUB'; then a password is optional.")
+@json_option
+def add_cmd(username: str, role: str, oidc_subject: str | None, as_json: bool) -> None:
+    """Create USERNAME. The password is read from standard input or HELSEDATA_NEW_PASSWORD."""
+    from portal.accounts import add_user
+
+    password = _new_password(allow_none=bool(oidc_subject))
+    if password == "":
+        raise UserInputError("ingen passord: skriv det på standard inn eller sett HELSEDATA_NEW_PASSWORD")
+    user = add_user(settings(), username, role, password, oidc_subject=oidc_subject)
+    emit({"username": user.username, "role": user.role.value}, as_json, f"Bruker {user.username} ({user.role.value}) er opprettet.")
+
+
+@users.command(name="disable")
+@click.argument("username")
+@json_option
+def disable_cmd(username: str, as_json: bool) -> None:
+    """Disable USERNAME: logins, sessions and the API token stop working at once."""
+    from portal.accounts import disable_user
+
+    disable_user(settings(), username)
+    emit({"username": username, "active": False}, as_json, f"Bruker {username} er deaktivert.")
+
+
+@users.command(name="list")
+@json_option
+def list_cmd(as_json: bool) -> None:
+    """List accounts (never a password or token hash)."""
+    from portal.accounts import list_users
+
+    rows = list_users(settings())
+    human = "\n".join("\t".join([u["username"], u["role"], "aktiv" if u["active"] else "deaktivert"]
+                                 + (["API-token"] if u["has_token"] else [])) for u in rows) or "Ingen brukere."
+    emit(rows, as_json, human)
+
+
+@users.command(name="token")
+@click.argument("username")
+@json_option
+def token_cmd(username: str, as_json: bool) -> None:
+    """Issue a new API token for USERNAME (replaces the old one). It is printed once; only its hash is kept."""
+    from portal.accounts import issue_token
+
+    token = issue_token(settings(), username)
+    emit({"token": token}, as_json, token)
