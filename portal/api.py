@@ -1,4 +1,4 @@
-"""``/api/v1``: the room's commands as JSON over HTTP, for the token's user (design §6 Additions).
+"""``/api/v1``: the room's commands as JSON over HTTP, for the token's user (docs/portal.md, "API").
 
 Bodies and answers are those of the matching ``helsedata room ... --json`` command, because the
 handlers call the same :mod:`privacy.room` functions. Errors are ``{"error", "message"}``: 401

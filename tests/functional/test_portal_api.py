@@ -1,4 +1,4 @@
-"""The portal's JSON API (/api/v1) against a real `helsedata serve` on loopback (design §6 Additions)."""
+"""The portal's JSON API (/api/v1) against a real `helsedata serve` on loopback (docs/portal.md, "API")."""
 
 from __future__ import annotations
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from kernel.errors import UserInputError
-from kernel.warehouse import ensure_shared_tables
+from kernel.warehouse import ensure_shared_tables, writer
 from portal import records
 from portal.accounts import Role, User
 from privacy import room
@@ -18,13 +17,11 @@ FORM = {"title": "T", "purpose": "P", "purpose_category": "e", "legal_basis": "G
 def test_catalogue_has_bokmal_descriptions_period_and_newest_quality_label(settings):
     assert {d["name"] for d in records.catalogue(settings)} == set(records.DESCRIPTIONS_NB)
     assert all(d["quality_label"] is None for d in records.catalogue(settings))  # no warehouse yet
-    con = duckdb.connect(str(settings.warehouse))
-    con.execute("create schema if not exists quality")
-    con.execute("create schema if not exists raw")
-    ensure_shared_tables(con)
-    con.execute("insert into quality.labels values ('r1', 'raw.vft_mottakere', 'silver', '', '2026-01-01'),"
-                " ('r2', 'raw.vft_mottakere', 'gold', '', '2026-02-01')")
-    con.close()
+    with writer(settings) as con:
+        ensure_shared_tables(con)
+        con.execute("insert into quality.labels (run_id, dataset, label, reasons, computed_at) values"
+                    " ('r1', 'raw.vft_mottakere', 'silver', '', '2026-01-01'),"
+                    " ('r2', 'raw.vft_mottakere', 'gold', '', '2026-02-01')")
     entry = next(d for d in records.catalogue(settings) if d["name"] == "vft_mottakere")
     assert (entry["quality_label"], entry["period"]) == ("gold", (2015, 2026))
     assert entry["description"].startswith("Velferdsteknologiske tjenester")
