@@ -103,6 +103,13 @@ def _release_rows(result: dict) -> str:
     return table(headings, cells, numbers=len(columns))
 
 
+def where_option(command):
+    """``--where KEY=VALUE[,KEY=VALUE]``, shared by ``query`` and ``release request``."""
+    return click.option(
+        "--where", help="Filters on public keys and flags, all of which a row must match, "
+                        "e.g. has_vft=true,aldersgruppe=80+ (values from the public domains).")(command)
+
+
 @click.group(name="room")
 def room() -> None:
     """The analysis room: apply for a data permit, review, run DP queries, check budget and audit.
@@ -192,13 +199,14 @@ def revoke_cmd(permit: str, by: str, reason: str, as_json: bool) -> None:
 @click.option("--bounds", help="Integer clipping bounds LO,HI for --sum/--mean/--quantile.")
 @click.option("--epsilon", required=True, help="ε this query spends, e.g. 0.1 or 1/3.")
 @click.option("--preview", is_flag=True, help="Show accuracy and cost without spending or reading data.")
+@where_option
 @json_option
 def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: str | None,
               sum_col: str | None, mean_col: str | None, quantile_col: str | None, q: float | None,
-              bounds: str | None, epsilon: str, preview: bool, as_json: bool) -> None:
+              bounds: str | None, epsilon: str, preview: bool, where: str | None, as_json: bool) -> None:
     """Run one differentially private query under a permit."""
     from privacy.budget import format_epsilon, parse_epsilon
-    from privacy.room import QueryRequest, parse_bounds, query
+    from privacy.room import QueryRequest, parse_bounds, parse_where, query
 
     chosen = [(name, col) for name, col in (("count", statistic and "count"), ("sum", sum_col),
                                             ("mean", mean_col), ("quantile", quantile_col)) if col]
@@ -211,7 +219,7 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
         permit_id=permit, researcher=researcher, dataset=dataset,
         by=tuple(c.strip() for c in by.split(",") if c.strip()), statistic=stat,
         epsilon=parse_epsilon(epsilon), column=None if stat == "count" else col,
-        bounds=parse_bounds(bounds) if bounds else None, q=q,
+        bounds=parse_bounds(bounds) if bounds else None, q=q, where=parse_where(where),
     )
     result = query(settings(), req, preview=preview)
     mechanism = MECHANISMS.get(result["mechanism"], result["mechanism"])
