@@ -319,11 +319,24 @@ _FILTERS = {
         "applications": "application_id in (select application_id from permits where permit_id = :value)",
         "permits": "permit_id = :value",
         "ledger": "permit_id = :value",
+        "releases": "permit_id = :value",
+        "release_reviews": "release_id in (select release_id from releases where permit_id = :value)",
     },
     "application_id": {
         "applications": "application_id = :value",
         "permits": "application_id = :value",
         "ledger": "permit_id in (select permit_id from permits where application_id = :value)",
+        "releases": "permit_id in (select permit_id from permits where application_id = :value)",
+        "release_reviews": "release_id in (select release_id from releases where permit_id in"
+                           " (select permit_id from permits where application_id = :value))",
+    },
+    "release_id": {
+        "applications": "application_id in (select application_id from permits where permit_id in"
+                        " (select permit_id from releases where release_id = :value))",
+        "permits": "permit_id in (select permit_id from releases where release_id = :value)",
+        "ledger": "permit_id in (select permit_id from releases where release_id = :value)",
+        "releases": "release_id = :value",
+        "release_reviews": "release_id = :value",
     },
 }
 
@@ -364,7 +377,7 @@ def _row_differences(table: str, have: dict[Any, dict[str, Any]], want: dict[Any
 
 
 def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None = None,
-          application_id: str | None = None) -> None:
+          application_id: str | None = None, release_id: str | None = None) -> None:
     """Refuse (:class:`AuditBroken`) unless the chain holds and the subject's rows match the log.
 
     The room runs this before it uses a permit (query, budget, revocation) or decides an
@@ -372,9 +385,10 @@ def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None
     refused even before anyone runs ``audit verify``. The first call in a process replays the
     whole log; later calls verify only the entries written since (see :data:`_VERIFIED`).
     """
-    subject = ("permit_id", permit_id) if permit_id else ("application_id", application_id)
+    subject = (("permit_id", permit_id) if permit_id else ("release_id", release_id) if release_id
+               else ("application_id", application_id))
     if subject[1] is None:
-        raise ValueError("check needs a permit_id or an application_id")
+        raise ValueError("check needs a permit_id, an application_id or a release_id")
     key = chain_key(settings, conn)
     cache_key = (str(settings.state_db), hashlib.sha256(key.secret).hexdigest())
     with _VERIFIED_LOCK, _snapshot(conn):
@@ -390,7 +404,7 @@ def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None
         while len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.pop(next(iter(_VERIFIED)))
     if differences:
-        name = "tillatelse" if permit_id else "søknad"
+        name = {"permit_id": "tillatelse", "release_id": "utlevering", "application_id": "søknad"}[subject[0]]
         raise AuditBroken(f"{name} {subject[1]} stemmer ikke med revisjonsloggen: {differences[0]}")
 
 

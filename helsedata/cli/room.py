@@ -292,3 +292,95 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
     emit(result.as_dict(), as_json,
          f"Revisjonsloggen er intakt: {result.entries} oppføringer, tilstanden stemmer, "
          f"hode {result.head_seq} {result.head_hash}")
+
+
+@room.group(name="release")
+def release_group() -> None:
+    """Exact aggregate tables, released after disclosure control and two reviewers' approval.
+
+    A researcher requests an exact count table under a permit; it is disclosure-controlled at once
+    (suppression of small counts, secondary suppression against the margins, rounding) and refused
+    if too much must be hidden. Two different reviewers, neither the requester, must approve it
+    before the requester can download it. Every step is in the audit log.
+    """
+
+
+@release_group.command(name="request")
+@click.option("--permit", required=True, help="Permit ID (must cover the dataset).")
+@click.option("--researcher", required=True, help="Your researcher ID (must hold the permit).")
+@click.option("--dataset", required=True, help="Dataset name.")
+@click.option("--by", "by", required=True, help="Comma-separated group-by columns (public keys only).")
+@click.option("--count", "count", is_flag=True, required=True, help="Count per group (the only statistic released).")
+@where_option
+@json_option
+def release_request_cmd(permit: str, researcher: str, dataset: str, by: str, count: bool, where: str | None,
+                        as_json: bool) -> None:
+    """Request the release of an exact count table (disclosure-controlled before anyone sees it)."""
+    from privacy.release import ReleaseRequest, request
+    from privacy.room import parse_where
+
+    req = ReleaseRequest(permit_id=permit, researcher=researcher, dataset=dataset,
+                         by=tuple(c.strip() for c in by.split(",") if c.strip()), where=parse_where(where))
+    result = request(settings(), req)
+    s = result["summary"]
+    emit(result, as_json,
+         f"Utlevering {result['release_id']} venter på to saksbehandlere. Utleveringskontroll: "
+         f"{integer(s['suppressed'])} av {integer(s['nonzero'])} celler med personer skjult, "
+         f"antall avrundet til nærmeste {s['rounding_base']}.")
+
+
+@release_group.command(name="list")
+@click.option("--pending", is_flag=True, help="Only releases awaiting review.")
+@json_option
+def release_list_cmd(pending: bool, as_json: bool) -> None:
+    """List release requests, oldest first."""
+    from privacy.release import STATUS_WORDS, releases
+
+    result = releases(settings(), pending=pending)
+    if not result:
+        human = "Ingen utleveringer venter på vurdering." if pending else "Ingen utleveringer."
+    else:
+        human = table(
+            ["utlevering", "forsker", "datasett", "grupper etter", "filtre", "bedt om", "status", "godkjent"],
+            [[r["release_id"], r["requester"], r["dataset"], ",".join(r["by"]),
+              ",".join(f"{k}={v}" for k, v in r["where"].items()) or "–", norwegian_date(r["requested_at"]),
+              STATUS_WORDS[r["status"]], f"{r['approvals']} av {r['approvals_needed']}"] for r in result])
+    emit(result, as_json, human)
+
+
+@release_group.command(name="review")
+@click.argument("release")
+@click.option("--reviewer", required=True, help="Your reviewer ID; not the requester, and once per release.")
+@click.option("--approve", "decision", flag_value="approve", help="Approve the disclosure-controlled table.")
+@click.option("--reject", "decision", flag_value="reject", help="Reject it (needs --reason).")
+@click.option("--reason", help="Why the release is rejected (required with --reject).")
+@json_option
+def release_review_cmd(release: str, reviewer: str, decision: str | None, reason: str | None, as_json: bool) -> None:
+    """Approve or reject RELEASE."""
+    from privacy.release import STATUS_WORDS, review
+
+    if decision is None:
+        raise UserInputError("velg --approve eller --reject")
+    result = review(settings(), release, reviewer, approve=decision == "approve", reason=reason)
+    emit(result, as_json, f"Utlevering {release}: {STATUS_WORDS[result['status']]} "
+                          f"({result['approvals']} av {result['approvals_needed']} godkjenninger).")
+
+
+@release_group.command(name="download")
+@click.argument("release")
+@click.option("--researcher", required=True, help="Your researcher ID (the requester).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the table as CSV to FILE.")
+@json_option
+def release_download_cmd(release: str, researcher: str, out: str | None, as_json: bool) -> None:
+    """Download an approved RELEASE (exit 2 until two reviewers other than you have approved it)."""
+    from pathlib import Path
+
+    from privacy.release import download
+
+    result = download(settings(), release, researcher, out=Path(out) if out else None)
+    cells = [[str(r[k]) for k in result["by"]] + [":" if r["count"] is None else integer(r["count"])]
+             for r in result["rows"]]
+    human = table([*result["by"], "antall"], cells, numbers=1) + "\n\n: skjult av utleveringskontrollen."
+    if out:
+        human += f"\nSkrevet til {out}."
+    emit(result, as_json, human)
