@@ -24,8 +24,10 @@ A filter is a *stable transformation*: it keeps or drops whole rows by their own
 person who has at most k rows in the extract has at most k rows after it, and neighbouring
 extracts stay neighbours. The sensitivity, and so the noise scale, is the same with and without
 a filter (tests/integration/test_room_linked.py checks the OpenDP measurement). Datasets that
-count distinct persons keep a ``_unit`` column (the pseudonym) in the extract; a person still
-reaches at most k cells, each by one, so the count's sensitivity is k as for rows.
+count distinct persons keep a ``_unit`` column in the extract, a 64-bit hash of the pseudonym (not
+the pseudonym itself; two persons share one with probability about n²/2⁶⁵, which would undercount a
+cell by one); a person still reaches at most k cells, each by one, so the count's sensitivity is k
+as for rows.
 
 Dropping non-public keys after the truncation (rather than before) is equally private — a row
 filter keeps "≤ k rows per person" — and only costs utility for people with invalid codes.
@@ -65,7 +67,7 @@ class AggregateSpec:
 
 def extract_columns(ds: Dataset) -> list[str]:
     """The columns the bounded extract keeps: group-by, numeric, and the unit for person counts."""
-    unit = ["person_id as _unit"] if ds.counts == COUNTS_PERSONS else []
+    unit = ["hash(person_id) as _unit"] if ds.counts == COUNTS_PERSONS else []
     return [c.name for c in ds.group_by] + list(ds.numeric) + unit
 
 
