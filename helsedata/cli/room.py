@@ -130,6 +130,7 @@ def datasets_cmd(as_json: bool) -> None:
         f"{d['name']}: {d['description']}\n  grupper etter: {', '.join(d['group_by'])}\n"
         f"  numeriske kolonner: {', '.join(d['numeric']) or '–'}\n"
         f"  høyst {d['contribution_bound']} rader per person per spørring"
+        + ("; --count teller ulike personer" if d.get("counts") == "persons" else "")
         for d in result
     )
     emit(result, as_json, human)
@@ -230,7 +231,9 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
                  f"Spørringen koster ε = {format_epsilon(req.epsilon)} og {verdict} det som er igjen "
                  f"(ε = {result['epsilon_remaining_exact']}).")
     else:
-        human = (f"{_release_rows(result)}\n\n{mechanism}; {accuracy}.\n"
+        filters = ", ".join(f"{k}={v}" for k, v in result.get("where", {}).items())
+        human = (f"{_release_rows(result)}\n\n" + (f"Filter: {filters}.\n" if filters else "")
+                 + f"{mechanism}; {accuracy}.\n"
                  f"ε brukt {result['epsilon_spent_exact']}, igjen {result['epsilon_remaining_exact']}.")
     emit(result, as_json, human)
 

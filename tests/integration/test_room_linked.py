@@ -259,3 +259,17 @@ def test_release_cli_exit_codes_and_json(run_cli, home):
     assert got.exit_code == 0, got.stderr
     assert out.read_text().splitlines()[0] == "kjonn,antall" and "antall" in got.stdout
     assert run_cli("room", "audit", "verify").exit_code == 0
+
+
+def test_query_cli_takes_where_and_refuses_a_value_outside_the_domain(run_cli, home):
+    settings = Settings(home=home).ensure()
+    write_rows(settings.warehouse, "vft_mottakere", vft_rows(100, seed=6))
+    pid = permit(settings, datasets="vft_mottakere", researcher="kari", reviewer="ola")
+    args = ("room", "query", "--permit", pid, "--researcher", "kari", "--dataset", "vft_mottakere", "--by", "aar",
+            "--count", "--epsilon", "1/10")
+    ok = run_cli(*args, "--where", "fylke=03,via_vkp=true")
+    assert ok.exit_code == 0, ok.stderr
+    assert "Filter: fylke=03, via_vkp=true." in ok.stdout and "2027" in ok.stdout
+    bad = run_cli(*args, "--where", "fylke=99")
+    assert bad.exit_code == 2 and "ikke en offentlig verdi av fylke" in bad.stderr
+    assert run_cli(*args, "--where", "fylke").exit_code == 2
