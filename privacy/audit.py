@@ -1,7 +1,7 @@
 """Append-only, keyed, hash-chained audit log of the analysis room (design §5), and its replay.
 
-Every application, review, revocation, query (with its exact ε cost), preview, refusal and export
-is one entry in ``audit_log`` in the room's SQLite database. An entry is::
+Every application, review, revocation, query (with its exact ε cost), preview, release request,
+release review and download, refusal and export is one entry in ``audit_log`` in the room's SQLite database. An entry is::
 
     seq, timestamp, actor, action, details (JSON), prev_hash, hash
 
@@ -10,7 +10,8 @@ prev_hash})`` and ``prev_hash`` is the previous entry's hash (:data:`GENESIS_HAS
 A one-row ``audit_head`` table holds the last ``seq`` and ``hash``, updated in the same
 transaction.
 
-**The log is the source of truth.** The state tables (applications, permits, ledger) change only
+**The log is the source of truth.** The state tables (applications, permits, ledger, releases,
+release reviews) change only
 through :func:`append`, which writes the entry and then applies it with
 :func:`privacy.state.apply_change`; the rows take their timestamps from the entry. So the tables
 are a function of the log, and :func:`verify` rebuilds them from the log on a blank database and
