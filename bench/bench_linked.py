@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         build(settings, args.scale, args.seed)
         print(f"built scale {args.scale} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     settings.state_db.unlink(missing_ok=True)
-    pid = permit(settings, epsilon="100", datasets="person_aar")
+    pid = permit(settings, epsilon="10", datasets="person_aar")
     request = QueryRequest(pid, "forsker", "person_aar", BY, "count", parse_epsilon("1/100"), where=WHERE)
 
     def exact() -> None:

@@ -276,6 +276,7 @@ PERSON_AAR = AnalysisTable(
         Column("n_tjenestetyper", "integer", description="Distinct kinds of care service active in the year."),
         Column("n_kontakter", "integer", description="KPR contacts in the year."),
         Column("n_kontakter_digitale", "integer", description="Of those, contacts in a digital form."),
+        Column("_dbt_invocation_id", "text", description="The dbt run that built the table (same in every row)."),
     ),
     rows_per_person=PERSON_YEAR_SPINE[1] - PERSON_YEAR_SPINE[0] + 1,
     room_group_by=("has_vft", "has_vft_6", "has_vft_26", "has_vft_27", "has_vft_28", "has_vft_vkp", "has_tjenester"),

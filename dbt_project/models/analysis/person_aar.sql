@@ -183,7 +183,10 @@ final as (
 
         ---------- contacts
         coalesce(contact_years.n_kontakter, 0) as n_kontakter,
-        coalesce(contact_years.n_kontakter_digitale, 0) as n_kontakter_digitale
+        coalesce(contact_years.n_kontakter_digitale, 0) as n_kontakter_digitale,
+
+        ---------- lineage: the dbt run that wrote this table (the room keys its cached extract on it)
+        '{{ invocation_id }}' as _dbt_invocation_id
 
     from person_years
     inner join persons
