@@ -158,8 +158,6 @@ def bounded_extract(warehouse: Path, ds: Dataset, con=None) -> Path:
 
     :param con: a DuckDB connection to use and leave open (the query's own), else one of its own.
     """
-    import duckdb
-
     if not warehouse.exists():
         raise ConfigurationError(f"no warehouse at {warehouse}; run 'helsedata ingest' (or 'helsedata run --demo') first")
     cache = warehouse.parent / CACHE_DIR
@@ -169,40 +167,48 @@ def bounded_extract(warehouse: Path, ds: Dataset, con=None) -> Path:
     try:
         con.execute(f"attach {sql_path(warehouse)} as wh (read_only)")
         con.execute("use wh")
-        con.execute("begin transaction")  # one snapshot for the fingerprint and the build
-        try:
-            fingerprint = con.execute(f"select {ds.fingerprint_sql} from {ds.table}").fetchone()
-        except duckdb.CatalogException:
-            step = "helsedata build" if ds.table.startswith("analysis.") else "helsedata ingest"
-            raise ConfigurationError(f"datasettet {ds.name!r} finnes ikke i lageret ({ds.table} mangler); "
-                                     f"kjør '{step}' først") from None
-        key = hashlib.sha256(f"{bounded_sql(ds)}|{fingerprint}".encode()).hexdigest()[:20]
-        path = cache / f"{ds.name}-{key}.duckdb"
-        if path.exists():
-            con.execute("rollback")
-            return path
-        with (cache / f"{ds.name}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if path.exists():
-                con.execute("rollback")
-                return path
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.unlink(missing_ok=True)
-            con.execute(f"attach {sql_path(tmp)} as extract")
-            con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
-            con.execute("commit")
-            con.execute("detach extract")
-            os.replace(tmp, path)
-            for old in cache.glob(f"{ds.name}-*.duckdb"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        return path
+        path = _current_extract(con, cache, ds)
     finally:
         if own:
             con.close()
-        else:
-            con.execute("use memory")
-            con.execute("detach wh")
+    if not own:  # reached on success only, when the snapshot transaction has ended
+        con.execute("use memory")
+        con.execute("detach wh")
+    return path
+
+
+def _current_extract(con, cache: Path, ds: Dataset) -> Path:
+    """Fingerprint ``ds`` in one snapshot of the attached warehouse; build its extract if missing."""
+    import duckdb
+
+    con.execute("begin transaction")  # one snapshot for the fingerprint and the build
+    try:
+        fingerprint = con.execute(f"select {ds.fingerprint_sql} from {ds.table}").fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):  # missing, or built by an older definition
+        step = "helsedata build" if ds.table.startswith("analysis.") else "helsedata ingest"
+        raise ConfigurationError(f"datasettet {ds.name!r} finnes ikke i lageret slik rommet leser det "
+                                 f"({ds.table} mangler eller er bygget av en eldre versjon); kjør '{step}' først") from None
+    key = hashlib.sha256(f"{bounded_sql(ds)}|{fingerprint}".encode()).hexdigest()[:20]
+    path = cache / f"{ds.name}-{key}.duckdb"
+    if path.exists():
+        con.execute("rollback")
+        return path
+    with (cache / f"{ds.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            con.execute("rollback")
+            return path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        con.execute(f"attach {sql_path(tmp)} as extract")
+        con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
+        con.execute("commit")
+        con.execute("detach extract")
+        os.replace(tmp, path)
+        for old in cache.glob(f"{ds.name}-*.duckdb"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return path
 
 
 def run_aggregate(warehouse: Path, spec: AggregateSpec) -> dict[tuple[str, ...], tuple]:
