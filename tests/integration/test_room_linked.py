@@ -13,7 +13,7 @@ from kernel.config import PROJECT_ROOT, Settings
 from kernel.errors import RefusedError, UserInputError
 from kernel.sources import PERSON_YEAR_SPINE
 from privacy import audit
-from privacy.aggregate import AggregateSpec, run_aggregate
+from privacy.aggregate import AggregateSpec, bounded_extract, run_aggregate
 from privacy.budget import parse_epsilon
 from privacy.catalogue import domain, get_dataset
 from privacy.disclosure import SUPPRESSION_THRESHOLD
@@ -273,3 +273,32 @@ def test_query_cli_takes_where_and_refuses_a_value_outside_the_domain(run_cli, h
     bad = run_cli(*args, "--where", "fylke=99")
     assert bad.exit_code == 2 and "ikke en offentlig verdi av fylke" in bad.stderr
     assert run_cli(*args, "--where", "fylke").exit_code == 2
+
+
+def test_a_rebuilt_person_aar_gets_a_new_extract(settings):
+    """The extract of a dbt table is keyed on the run that wrote it: a rebuild is never served stale."""
+    from kernel.sources import DUCKDB_TYPES, PERSON_AAR
+    from kernel.warehouse import writer
+
+    columns = ", ".join(f"{c.name} {DUCKDB_TYPES[c.type]}" for c in PERSON_AAR.columns)
+
+    def build(invocation: str, persons: int) -> None:
+        with writer(settings.warehouse) as con:
+            con.execute("create schema if not exists analysis")
+            con.execute(f"create or replace table analysis.person_aar ({columns})")
+            for i in range(persons):
+                con.execute("insert into analysis.person_aar (person_id, aar, kommunenummer, fylke, kjonn, fodselsaar,"
+                            " alder, has_vft, has_vft_6, has_vft_26, has_vft_27, has_vft_28, has_vft_vkp,"
+                            " n_vft_teknologier, has_tjenester, n_tjenester, n_tjenestetyper, n_kontakter,"
+                            " n_kontakter_digitale, _dbt_invocation_id) values (?, 2024, '0301', '03', 'K', 1940,"
+                            " 84, true, true, false, false, false, false, 1, false, 0, 0, 2, 1, ?)",
+                            [person(i), invocation])
+
+    spec = AggregateSpec(get_dataset("person_aar"), ("fylke",), "count", where=(("has_vft", "true"),), today=TODAY)
+    build("run-1", 3)
+    assert run_aggregate(settings.warehouse, spec)[("03",)] == (3,)
+    build("run-2", 3)  # same count, another run: must not reuse run-1's extract
+    first = bounded_extract(settings.warehouse, get_dataset("person_aar"))
+    build("run-3", 5)
+    assert run_aggregate(settings.warehouse, spec)[("03",)] == (5,)
+    assert not first.exists()
