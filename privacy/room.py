@@ -38,7 +38,7 @@ from privacy.budget import (
     parse_epsilon,
     spent,
 )
-from privacy.catalogue import DATASETS, catalogue, get_dataset
+from privacy.catalogue import DATASETS, Dataset, catalogue, get_dataset
 from privacy.state import opened, transaction
 
 #: How an application's and a permit's status read in a sentence ("søknad A000001 er allerede …").
@@ -338,7 +338,7 @@ def parse_where(text: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def check_filters(ds, where: tuple[tuple[str, str], ...], today: date) -> None:
+def check_filters(ds: Dataset, where: tuple[tuple[str, str], ...], today: date) -> None:
     """Each filter names a group-by column and a key of its public domain (else a user error).
 
     A value outside the domain is refused rather than answered with zeros, so a typo is seen.
