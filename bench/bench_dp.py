@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     home = args.home or Path(tempfile.mkdtemp(prefix="bench_dp_"))
     settings = Settings(home=home).ensure()
-    from privacy.catalogue import KONTAKTER_ROWS_PER_PERSON
+    from kernel.sources import KPR_KONTAKTER
     from privacy.mechanisms import laplace_measurement  # noqa: F401  (warm up OpenDP before timing)
     from privacy.room import apply, review
 
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     polars_scale = []
     small["polars_s"] = best(lambda: polars_scale.append(
-        polars_path(settings, "raw.bench_kontakter_small", KONTAKTER_ROWS_PER_PERSON)), args.repeat)
+        polars_path(settings, "raw.bench_kontakter_small", KPR_KONTAKTER.rows_per_person)), args.repeat)
     small["room_over_exact"] = small["room_s"] / small["exact_s"]
     small["polars_over_room"] = small["polars_s"] / small["room_s"]
     room_scale = room_query(settings, permit_id, "raw.bench_kontakter_small")["scale"]

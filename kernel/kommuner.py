@@ -142,3 +142,28 @@ def _intervals(code: str, vs: Iterable[Version]) -> list[KommuneValidity]:
         if i == len(vs) - 1 and open_:
             out.append(KommuneValidity(code, start, None))
     return out
+
+
+@cache
+def fylke_by_kommunenummer() -> dict[str, str]:
+    """The 2024 fylke of every kommunenummer used since 2017, where that fylke is unambiguous.
+
+    A 2024 code has the fylke of ``kommuner_2024``; an older code the fylke of the 2024 kommuner
+    the crosswalk maps it to (through the 2018 changes for codes that ended on 2018-01-01). A
+    code whose successors lie in more than one fylke, and 9999, have none.
+
+    >>> f = fylke_by_kommunenummer()
+    >>> f["0301"], f["1141"], f["1601"], "9999" in f
+    ('03', '11', '50', False)
+    """
+    current = {r["kommunenummer"]: r["fylkesnummer"] for r in read_seed("kommuner_2024")}
+    targets: dict[str, set[str]] = {}
+    for row in read_seed("kommune_crosswalk_to_2024"):
+        if row["kommunenummer_2024"] in current:
+            targets.setdefault(row["source_kommunenummer"], set()).add(current[row["kommunenummer_2024"]])
+    for row in _changes_on(dt.date(CROSSWALK_FIRST_YEAR, 1, 1)):
+        targets.setdefault(row["old_kommunenummer"], set()).update(targets.get(row["new_kommunenummer"], set()))
+    out = {code: next(iter(fylker)) for code, fylker in targets.items() if len(fylker) == 1}
+    out.update(current)
+    out.pop(UNKNOWN_CODE, None)
+    return out

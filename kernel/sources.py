@@ -90,6 +90,11 @@ class Source:
     rows_per_person: int | None = None
     #: Analysis room: coded columns researchers may group by, besides the person keys.
     room_group_by: tuple[str, ...] = ()
+    #: Analysis room: what one row of the room's dataset is and what a count counts. ``"rows"``:
+    #: one row per extract row, counted as rows. ``"active_persons"``: each row becomes one row per
+    #: year its :attr:`period_columns` are active (the marts' "gjennom året" rule) and a count is
+    #: of distinct persons in each cell, so the room's count by year is the published series.
+    room_counts: Literal["rows", "active_persons"] = "rows"
 
     @property
     def header(self) -> list[str]:
@@ -188,9 +193,11 @@ VFT_MOTTAKERE = Source(
     period_columns=("startdato", "sluttdato"),
     date_columns=("startdato", "sluttdato"),
     period=Period("startdato"),
-    # One person has at most one service of each of the four technologies.
-    rows_per_person=4,
+    # In the room one row is a person, year and technology in which a service was active: ten
+    # covers one technology for ten years or two for five; more is truncated to ten.
+    rows_per_person=10,
     room_group_by=("tjenestetype", "via_vkp"),
+    room_counts="active_persons",
 )
 
 REGISTRY_REPORTING = Source(
@@ -215,6 +222,68 @@ REGISTRY_REPORTING = Source(
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (KPR_KONTAKTER, KPR_TJENESTER, VFT_MOTTAKERE, REGISTRY_REPORTING)}
+
+
+@dataclass(frozen=True)
+class AnalysisTable:
+    """A person-level table that dbt builds for the analysis room from several sources.
+
+    Not an extract: nothing is ingested into it. The room offers it like a source, with the
+    person keys (``aar`` is a column here, not a date's year) plus :attr:`room_group_by` (flags and
+    coded columns) and :attr:`room_numeric`.
+    """
+
+    name: str
+    description: str
+    relation: str  # schema.table that dbt writes
+    columns: tuple[Column, ...]
+    #: The most rows one person has (one per year of the dbt year spine).
+    rows_per_person: int
+    room_group_by: tuple[str, ...]
+    room_numeric: tuple[str, ...]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+#: Years of dbt's person-year spine (vars first_year..last_year in dbt_project.yml; a test keeps
+#: them equal): the contribution bound of person-year tables.
+PERSON_YEAR_SPINE = (2017, 2026)
+
+_FLAG = "boolean"
+PERSON_AAR = AnalysisTable(
+    name="person_aar",
+    description="One row per person and year with welfare technology, care services or KPR contacts, linked "
+                "(dbt model analysis.person_aar; has_vft is the published 'mottakere gjennom året' rule).",
+    relation="analysis.person_aar",
+    columns=(
+        Column("person_id", "text"),
+        Column("aar", "integer", description="The year."),
+        Column("kommunenummer", "text", description="2024 kommune of the person-year."),
+        Column("fylke", "text", description="Fylke of that kommune."),
+        Column("kjonn", "text", required=False),
+        Column("fodselsaar", "integer", required=False),
+        Column("alder", "integer", required=False, description="Age reached in the year."),
+        Column("has_vft", _FLAG, description="A welfare-technology service active in the year."),
+        Column("has_vft_6", _FLAG, description="Trygghetsalarm (code 6) active in the year."),
+        Column("has_vft_26", _FLAG, description="Welfare technology code 26 active in the year."),
+        Column("has_vft_27", _FLAG, description="Welfare technology code 27 active in the year."),
+        Column("has_vft_28", _FLAG, description="Welfare technology code 28 active in the year."),
+        Column("has_vft_vkp", _FLAG, description="A welfare-technology service that year went through VKP."),
+        Column("n_vft_teknologier", "integer", description="Distinct welfare technologies active in the year."),
+        Column("has_tjenester", _FLAG, description="A municipal care-service episode active in the year."),
+        Column("n_tjenester", "integer", description="Care-service episodes active in the year."),
+        Column("n_tjenestetyper", "integer", description="Distinct kinds of care service active in the year."),
+        Column("n_kontakter", "integer", description="KPR contacts in the year."),
+        Column("n_kontakter_digitale", "integer", description="Of those, contacts in a digital form."),
+        Column("_dbt_invocation_id", "text", description="The dbt run that built the table (same in every row)."),
+    ),
+    rows_per_person=PERSON_YEAR_SPINE[1] - PERSON_YEAR_SPINE[0] + 1,
+    room_group_by=("has_vft", "has_vft_6", "has_vft_26", "has_vft_27", "has_vft_28", "has_vft_vkp", "has_tjenester"),
+    room_numeric=("alder", "n_vft_teknologier", "n_tjenester", "n_tjenestetyper", "n_kontakter", "n_kontakter_digitale"),
+)
+
+ANALYSIS_TABLES: dict[str, AnalysisTable] = {PERSON_AAR.name: PERSON_AAR}
 
 
 def raw_columns(source: Source) -> tuple[Column, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kernel.config import Settings
@@ -21,7 +21,7 @@ from portal.accounts import User, opened
 from portal.formats import epsilon_input
 from privacy import room
 from privacy.budget import format_epsilon, from_columns
-from privacy.catalogue import PUBLIC_YEARS, get_dataset
+from privacy.catalogue import get_dataset, public_years
 from privacy.state import transaction
 
 #: EHDS (Regulation (EU) 2025/327) Art. 53(1): the purposes health data may be made available for.
@@ -35,9 +35,12 @@ PURPOSE_CATEGORIES: dict[str, str] = {
 }
 #: The catalogue's datasets described in bokmål for the pages (the room's own descriptions are English).
 DESCRIPTIONS_NB: dict[str, str] = {
-    "vft_mottakere": "Velferdsteknologiske tjenester: én rad per tjeneste per person (år = startår).",
+    "vft_mottakere": "Mottakere av velferdsteknologi: én rad per person, år og teknologi personen hadde i året "
+                     "(telling = antall personer, som i den publiserte serien).",
     "kpr_kontakter": "Kontakter med kommunale helse- og omsorgstjenester: én rad per kontakt (år = kontaktår).",
     "kpr_tjenester": "Kommunale pleie- og omsorgstjenester: én rad per tjenesteperiode (år = startår).",
+    "person_aar": "Koblet analysedatasett: én rad per person og år med velferdsteknologi, kommunale tjenester "
+                  "og KPR-kontakter (flagg og antall).",
 }
 #: Longest project a permit can serve (the room grants at most three years).
 MAX_DURATION_MONTHS = 36
@@ -217,11 +220,12 @@ def results(settings: Settings, user: User, permit_id: str) -> list[dict]:
         for r in rows]
 
 
-def catalogue(settings: Settings) -> list[dict]:
+def catalogue(settings: Settings, today: date | None = None) -> list[dict]:
     """The room's catalogue with the period a query can cover and the newest quality label."""
     labels = _quality_labels(settings)
+    years = public_years(today or datetime.now(UTC).date())
     return [{**entry, "description": DESCRIPTIONS_NB.get(entry["name"], entry["description"]),
-             "period": (PUBLIC_YEARS[0], PUBLIC_YEARS[-1]),
+             "period": (years[0], years[-1]),
              "quality_label": labels.get(get_dataset(entry["name"]).table)} for entry in room.datasets()]
 
 

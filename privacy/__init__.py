@@ -4,6 +4,8 @@ Public entry points (import the module you need; nothing heavy is imported here)
 
 * :mod:`privacy.room` — ``apply``, ``review``, ``revoke``, ``query``, ``budget``, ``datasets``,
   ``export_applications`` (see ``docs/analysis-room.md``);
+* :mod:`privacy.release` — ``request``, ``review``, ``releases``, ``download``: exact tables
+  released after disclosure control and two reviewers' approval;
 * :mod:`privacy.audit` — ``record(settings, actor, action, details)``, ``verify(settings)``,
   ``current_head(settings)``: the keyed, hash-chained audit log shared by the whole platform;
 * :mod:`privacy.disclosure` — small-count suppression for published tables.

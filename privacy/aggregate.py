@@ -15,8 +15,19 @@ Two steps, so that a DP query costs about what an exact ``GROUP BY`` costs:
    ``hash(_file_sha256, _line_number)``); a new load gives a new fingerprint and a rebuild.
    Building is serialised by a file lock and published by an atomic rename.
 2. **Per query.** A plain ``GROUP BY`` on the extract (values clipped to the query bounds, nulls
-   dropped). Groups whose key is not in the public domains are discarded before the measurement;
-   missing public keys are filled with zero by the caller, so every public key is released.
+   dropped), after the query's filters (``--where``: equality on group-by columns, values bound
+   as parameters). Groups whose key is not in the public domains are discarded before the
+   measurement; missing public keys are filled with zero by the caller, so every public key is
+   released.
+
+A filter is a *stable transformation*: it keeps or drops whole rows by their own values, so a
+person who has at most k rows in the extract has at most k rows after it, and neighbouring
+extracts stay neighbours. The sensitivity, and so the noise scale, is the same with and without
+a filter (tests/integration/test_room_linked.py checks the OpenDP measurement). Datasets that
+count distinct persons keep a ``_unit`` column in the extract, a 64-bit hash of the pseudonym (not
+the pseudonym itself; two persons share one with probability about n²/2⁶⁵, which would undercount a
+cell by one); a person still reaches at most k cells, each by one, so the count's sensitivity is k
+as for rows.
 
 Dropping non-public keys after the truncation (rather than before) is equally private — a row
 filter keeps "≤ k rows per person" — and only costs utility for people with invalid codes.
@@ -29,10 +40,11 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from kernel.errors import ConfigurationError
-from privacy.catalogue import Dataset, domain
+from privacy.catalogue import COUNTS_PERSONS, Dataset, domain
 
 #: Folder (under HELSEDATA_HOME) of the bounded extracts.
 CACHE_DIR = "room_cache"
@@ -47,6 +59,16 @@ class AggregateSpec:
     statistic: str
     column: str | None = None
     bounds: tuple[int, int] | None = None
+    #: Filters: (group-by column, public key) pairs, all of which a row must match.
+    where: tuple[tuple[str, str], ...] = ()
+    #: The day whose calendar sets the public year domain (needed when grouping by ``aar``).
+    today: date | None = None
+
+
+def extract_columns(ds: Dataset) -> list[str]:
+    """The columns the bounded extract keeps: group-by, numeric, and the unit for person counts."""
+    unit = ["hash(person_id) as _unit"] if ds.counts == COUNTS_PERSONS else []
+    return [c.name for c in ds.group_by] + list(ds.numeric) + unit
 
 
 def bounded_sql(ds: Dataset) -> str:
@@ -54,34 +76,37 @@ def bounded_sql(ds: Dataset) -> str:
 
     >>> from privacy.catalogue import get_dataset
     >>> sql = bounded_sql(get_dataset("vft_mottakere"))
-    >>> "having count(*) > 4" in sql, "order by hash(aar, " in sql, sql.endswith("<= 4")
+    >>> "having count(*) > 10" in sql, "order by hash(aar, " in sql, sql.endswith("<= 10")
     (True, True, True)
     """
     columns = ", ".join([c.name for c in ds.group_by] + list(ds.numeric))
+    kept = ", ".join(extract_columns(ds))
     k = ds.rows_per_person
     # People with ≤ k rows keep them all; only the few above k need the (costly) window.
     return (
         f"with s as ({ds.select_sql}),\n"
         f"heavy as (select person_id from s group by person_id having count(*) > {k})\n"
-        "select * exclude (person_id) from s anti join heavy using (person_id)\n"
+        f"select {kept} from s anti join heavy using (person_id)\n"
         "union all\n"
-        "select * exclude (person_id) from (select * from s semi join heavy using (person_id))"
+        f"select {kept} from (select * from s semi join heavy using (person_id))"
         f" qualify row_number() over (partition by person_id order by hash({columns}), {columns}) <= {k}"
     )
 
 
 def aggregate_sql(spec: AggregateSpec) -> str:
-    """The per-query aggregation over the bounded extract (table ``bounded``).
+    """The per-query aggregation over the bounded extract (table ``bounded``); ``?`` per filter.
 
     >>> from privacy.catalogue import get_dataset
-    >>> aggregate_sql(AggregateSpec(get_dataset("vft_mottakere"), ("kjonn",), "count"))
+    >>> aggregate_sql(AggregateSpec(get_dataset("kpr_kontakter"), ("kjonn",), "count"))
     'select kjonn, count(*)::bigint as n from bounded group by kjonn'
+    >>> aggregate_sql(AggregateSpec(get_dataset("vft_mottakere"), ("aar",), "count", where=(("fylke", "03"),)))
+    'select aar, count(distinct _unit)::bigint as n from bounded where fylke = ? group by aar'
     """
     if spec.statistic not in STATISTICS:
         raise ValueError(f"unknown statistic {spec.statistic!r}")
     ds = spec.dataset
     key_cols = [ds.group_column(c).name for c in spec.by]
-    where = ""
+    conditions = [f"{ds.group_column(c).name} = ?" for c, _ in spec.where]
     value = ""
     if spec.statistic != "count":
         if spec.column is None or spec.bounds is None:
@@ -89,9 +114,11 @@ def aggregate_sql(spec: AggregateSpec) -> str:
         col = ds.numeric_column(spec.column)
         lo, hi = (int(b) for b in spec.bounds)
         value = f"least(greatest(cast({col} as bigint), {lo}), {hi})"
-        where = f" where {col} is not null"
+        conditions.append(f"{col} is not null")
+    where = f" where {' and '.join(conditions)}" if conditions else ""
+    count = "count(distinct _unit)::bigint as n" if ds.counts == COUNTS_PERSONS else "count(*)::bigint as n"
     aggregates = {
-        "count": "count(*)::bigint as n",
+        "count": count,
         "sum": f"count(*)::bigint as n, sum({value})::bigint as s",
         "mean": f"count(*)::bigint as n, sum({value})::bigint as s",
         "quantile": f"count(*)::bigint as n, list({value}) as vs",
@@ -102,7 +129,7 @@ def aggregate_sql(spec: AggregateSpec) -> str:
 
 
 def key_domains(spec: AggregateSpec) -> list[tuple[str, ...]]:
-    return [domain(spec.dataset.group_column(c).domain) for c in spec.by]
+    return [domain(spec.dataset.group_column(c).domain, spec.today) for c in spec.by]
 
 
 def sql_path(path: Path) -> str:
@@ -126,55 +153,72 @@ def _connect(path: Path | None = None):
     return con
 
 
-def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
-    """The current bounded extract of ``ds`` (built when the raw table or definition changed)."""
-    import duckdb
+def bounded_extract(warehouse: Path, ds: Dataset, con=None) -> Path:
+    """The current bounded extract of ``ds`` (built when the source table or definition changed).
 
+    :param con: a DuckDB connection to use and leave open (the query's own), else one of its own.
+    """
     if not warehouse.exists():
         raise ConfigurationError(f"no warehouse at {warehouse}; run 'helsedata ingest' (or 'helsedata run --demo') first")
     cache = warehouse.parent / CACHE_DIR
     cache.mkdir(exist_ok=True)
-    con = _connect()
+    own = con is None
+    con = _connect() if own else con
     try:
         con.execute(f"attach {sql_path(warehouse)} as wh (read_only)")
         con.execute("use wh")
-        con.execute("begin transaction")  # one snapshot for the fingerprint and the build
-        try:
-            fingerprint = con.execute(
-                f"select count(*), bit_xor(hash(_file_sha256, _line_number)) from {ds.table}").fetchone()
-        except duckdb.CatalogException:
-            raise ConfigurationError(f"dataset {ds.name!r} is not loaded ({ds.table} is missing)") from None
-        key = hashlib.sha256(f"{bounded_sql(ds)}|{fingerprint}".encode()).hexdigest()[:20]
-        path = cache / f"{ds.name}-{key}.duckdb"
-        if path.exists():
-            return path
-        with (cache / f"{ds.name}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if path.exists():
-                return path
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.unlink(missing_ok=True)
-            con.execute(f"attach {sql_path(tmp)} as extract")
-            con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
-            con.execute("commit")
-            con.execute("detach extract")
-            os.replace(tmp, path)
-            for old in cache.glob(f"{ds.name}-*.duckdb"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        return path
+        path = _current_extract(con, cache, ds)
     finally:
-        con.close()
+        if own:
+            con.close()
+    if not own:  # reached on success only, when the snapshot transaction has ended
+        con.execute("use memory")
+        con.execute("detach wh")
+    return path
+
+
+def _current_extract(con, cache: Path, ds: Dataset) -> Path:
+    """Fingerprint ``ds`` in one snapshot of the attached warehouse; build its extract if missing."""
+    import duckdb
+
+    con.execute("begin transaction")  # one snapshot for the fingerprint and the build
+    try:
+        fingerprint = con.execute(f"select {ds.fingerprint_sql} from {ds.table}").fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):  # missing, or built by an older definition
+        step = "helsedata build" if ds.table.startswith("analysis.") else "helsedata ingest"
+        raise ConfigurationError(f"datasettet {ds.name!r} finnes ikke i lageret slik rommet leser det "
+                                 f"({ds.table} mangler eller er bygget av en eldre versjon); kjør '{step}' først") from None
+    key = hashlib.sha256(f"{bounded_sql(ds)}|{fingerprint}".encode()).hexdigest()[:20]
+    path = cache / f"{ds.name}-{key}.duckdb"
+    if path.exists():
+        con.execute("rollback")
+        return path
+    with (cache / f"{ds.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            con.execute("rollback")
+            return path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        con.execute(f"attach {sql_path(tmp)} as extract")
+        con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
+        con.execute("commit")
+        con.execute("detach extract")
+        os.replace(tmp, path)
+        for old in cache.glob(f"{ds.name}-*.duckdb"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return path
 
 
 def run_aggregate(warehouse: Path, spec: AggregateSpec) -> dict[tuple[str, ...], tuple]:
     """Exact bounded aggregates of the **public** keys present: ``{key tuple: (n, s | values)}``."""
-    path = bounded_extract(warehouse, spec.dataset)
-    con = _connect()
+    con = _connect()  # one connection for the fingerprint and the query (each costs ~20 ms to open)
     try:
+        path = bounded_extract(warehouse, spec.dataset, con)
         con.execute(f"attach {sql_path(path)} as extract (read_only)")
         con.execute("use extract")
-        rows = con.execute(aggregate_sql(spec)).fetchall()
+        rows = con.execute(aggregate_sql(spec), [value for _, value in spec.where]).fetchall()
     finally:
         con.close()
     public = [frozenset(d) for d in key_domains(spec)]

@@ -1,7 +1,7 @@
 """Append-only, keyed, hash-chained audit log of the analysis room (docs/analysis-room.md), and its replay.
 
-Every application, review, revocation, query (with its exact ε cost), preview, refusal and export
-is one entry in ``audit_log`` in the room's SQLite database. An entry is::
+Every application, review, revocation, query (with its exact ε cost), preview, release request,
+release review and download, refusal and export is one entry in ``audit_log`` in the room's SQLite database. An entry is::
 
     seq, timestamp, actor, action, details (JSON), prev_hash, hash
 
@@ -10,7 +10,8 @@ prev_hash})`` and ``prev_hash`` is the previous entry's hash (:data:`GENESIS_HAS
 A one-row ``audit_head`` table holds the last ``seq`` and ``hash``, updated in the same
 transaction.
 
-**The log is the source of truth.** The state tables (applications, permits, ledger) change only
+**The log is the source of truth.** The state tables (applications, permits, ledger, releases,
+release reviews) change only
 through :func:`append`, which writes the entry and then applies it with
 :func:`privacy.state.apply_change`; the rows take their timestamps from the entry. So the tables
 are a function of the log, and :func:`verify` rebuilds them from the log on a blank database and
@@ -319,11 +320,24 @@ _FILTERS = {
         "applications": "application_id in (select application_id from permits where permit_id = :value)",
         "permits": "permit_id = :value",
         "ledger": "permit_id = :value",
+        "releases": "permit_id = :value",
+        "release_reviews": "release_id in (select release_id from releases where permit_id = :value)",
     },
     "application_id": {
         "applications": "application_id = :value",
         "permits": "application_id = :value",
         "ledger": "permit_id in (select permit_id from permits where application_id = :value)",
+        "releases": "permit_id in (select permit_id from permits where application_id = :value)",
+        "release_reviews": "release_id in (select release_id from releases where permit_id in"
+                           " (select permit_id from permits where application_id = :value))",
+    },
+    "release_id": {
+        "applications": "application_id in (select application_id from permits where permit_id in"
+                        " (select permit_id from releases where release_id = :value))",
+        "permits": "permit_id in (select permit_id from releases where release_id = :value)",
+        "ledger": "permit_id in (select permit_id from releases where release_id = :value)",
+        "releases": "release_id = :value",
+        "release_reviews": "release_id = :value",
     },
 }
 
@@ -364,7 +378,7 @@ def _row_differences(table: str, have: dict[Any, dict[str, Any]], want: dict[Any
 
 
 def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None = None,
-          application_id: str | None = None) -> None:
+          application_id: str | None = None, release_id: str | None = None) -> None:
     """Refuse (:class:`AuditBroken`) unless the chain holds and the subject's rows match the log.
 
     The room runs this before it uses a permit (query, budget, revocation) or decides an
@@ -372,9 +386,10 @@ def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None
     refused even before anyone runs ``audit verify``. The first call in a process replays the
     whole log; later calls verify only the entries written since (see :data:`_VERIFIED`).
     """
-    subject = ("permit_id", permit_id) if permit_id else ("application_id", application_id)
+    subject = (("permit_id", permit_id) if permit_id else ("release_id", release_id) if release_id
+               else ("application_id", application_id))
     if subject[1] is None:
-        raise ValueError("check needs a permit_id or an application_id")
+        raise ValueError("check needs a permit_id, an application_id or a release_id")
     key = chain_key(settings, conn)
     cache_key = (str(settings.state_db), hashlib.sha256(key.secret).hexdigest())
     with _VERIFIED_LOCK, _snapshot(conn):
@@ -390,7 +405,7 @@ def check(settings: Settings, conn: sqlite3.Connection, *, permit_id: str | None
         while len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.pop(next(iter(_VERIFIED)))
     if differences:
-        name = "tillatelse" if permit_id else "søknad"
+        name = {"permit_id": "tillatelse", "release_id": "utlevering", "application_id": "søknad"}[subject[0]]
         raise AuditBroken(f"{name} {subject[1]} stemmer ikke med revisjonsloggen: {differences[0]}")
 
 

@@ -1,31 +1,43 @@
 """The analysis room's dataset catalogue: what researchers can apply for and query.
 
-A dataset is a read-only SQL view over one ``raw.*`` table, with
+Every dataset is generated from the kernel's contract (:mod:`kernel.sources`): each source with a
+``rows_per_person`` and each analysis table (``person_aar``) becomes one dataset, with its
+contribution bound, its ``room_group_by`` columns, and key domains taken from the columns' types
+and code lists. Nothing is re-typed here. A dataset is a read-only SQL query with
 
 * ``person_id`` — the privacy unit (one pseudonymised person);
-* group-by columns, each with a **public key domain** taken from code lists, the kommune
-  reference or a range declared here — never from the data. Every key of the domain appears in
-  a release (zero counts too), and rows whose key is outside it are dropped before measurement,
-  so a release cannot reveal that an unexpected value (a typo, an old kommune code, a single
-  person's odd category) exists;
+* group-by columns, each with a **public key domain** taken from code lists, the kommune and
+  fylke references or the public year range — never from the data. Every key of the domain
+  appears in a release (zero counts too), and rows whose key is outside it are dropped before
+  measurement, so a release cannot reveal that an unexpected value (a typo, an old kommune code,
+  a single person's odd category) exists. The person keys ``aar, kommunenummer, fylke, kjonn,
+  aldersgruppe`` are on every dataset;
 * numeric columns that sums, means and quantiles may use (integers, clipped to query bounds);
 * a **contribution bound** ``k``: at most ``k`` rows per person enter any one query; extra rows of
   a heavy user are dropped (an arbitrary ``k`` of them), which biases counts down for people
   above ``k`` but is what bounds the sensitivity.
+
+A dataset whose source counts ``active_persons`` (welfare technology) has one row per person, year
+and coded value in which the person's episode was active, and its count is of **distinct
+persons** per cell: the marts' rule, so the room's yearly count is the published series.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
-from kernel.codelists import codes
+from kernel.codelists import codes, read_seed
 from kernel.errors import UserInputError
 from kernel.identifiers import dataset_identifier
+from kernel.kommuner import fylke_by_kommunenummer
+from kernel.sources import ANALYSIS_TABLES, SOURCES, AnalysisTable, Column, Source
 
-#: Years a query can group by. Public and fixed, so a release never reveals which years exist
-#: in the data; covers the strategy period (2017 baseline) to the current year plus one.
-PUBLIC_YEARS = tuple(range(2015, 2027))
+#: First year a query can group by; the last is the current year plus one (:func:`public_years`).
+#: Public, so a release never reveals which years exist in the data; 2015 covers the strategy
+#: period (2017 baseline) with room for earlier episodes.
+FIRST_PUBLIC_YEAR = 2015
 
 #: Age groups (age reached in the row's year = year − birth year). Aligned with the indicators'
 #: 67+ / 80+ denominators; rows with an age outside 0..120 belong to no group and are dropped.
@@ -40,14 +52,19 @@ AGE_GROUPS: tuple[tuple[str, int, int], ...] = (
 #: Legal sex as derived at ingestion.
 KJONN = ("K", "M")
 
-#: Rows per person per query (contribution bounds), one documented choice per dataset.
-#: Welfare technology: one person has at most one service of each of the four technologies.
-VFT_ROWS_PER_PERSON = 4
-#: Municipal contacts: 10 covers most people's contacts in a year (GP users average ~3-4);
-#: heavy users above 10 are truncated to 10 in a count.
-KONTAKTER_ROWS_PER_PERSON = 10
-#: Care-service episodes: 5 concurrent or successive episodes per person per query.
-TJENESTER_ROWS_PER_PERSON = 5
+#: The unit a count counts, per kind of dataset.
+COUNTS_ROWS, COUNTS_PERSONS = "rows", "persons"
+
+
+def public_years(today: date) -> tuple[int, ...]:
+    """The public year domain: :data:`FIRST_PUBLIC_YEAR` to ``today``'s year plus one.
+
+    ``today`` is passed in (the room's clock is at its boundary), so a test can fix it.
+
+    >>> public_years(date(2026, 11, 29))[0], public_years(date(2026, 11, 29))[-1]
+    (2015, 2027)
+    """
+    return tuple(range(FIRST_PUBLIC_YEAR, today.year + 2))
 
 
 def _age_group_sql(age: str) -> str:
@@ -55,11 +72,17 @@ def _age_group_sql(age: str) -> str:
     return f"case {whens} end"
 
 
+def _fylke_sql(kommune: str) -> str:
+    """SQL mapping any kommunenummer used since 2017 to its 2024 fylke (null when ambiguous)."""
+    pairs = ", ".join(f"('{k}', '{f}')" for k, f in sorted(fylke_by_kommunenummer().items()))
+    return f"(select f from (values {pairs}) as m(k, f) where m.k = {kommune})"
+
+
 @dataclass(frozen=True)
 class GroupColumn:
     name: str
     description: str
-    domain: str  # key of DOMAINS
+    domain: str  # a name :func:`domain` knows
 
 
 @dataclass(frozen=True)
@@ -71,20 +94,24 @@ class Dataset:
     group_by: tuple[GroupColumn, ...]
     numeric: dict[str, str]  # column → description
     rows_per_person: int
+    #: What ``--count`` counts: rows, or distinct persons per cell.
+    counts: str = COUNTS_ROWS
+    #: SQL over ``table`` whose value changes whenever the rows do (keys the bounded extract).
+    fingerprint_sql: str = "count(*), bit_xor(hash(_file_sha256, _line_number))"
 
     def group_column(self, name: str) -> GroupColumn:
         for column in self.group_by:
             if column.name == name:
                 return column
         raise UserInputError(
-            f"dataset {self.name!r} cannot be grouped by {name!r}; "
-            f"choose from: {', '.join(c.name for c in self.group_by)}"
+            f"datasettet {self.name!r} kan ikke grupperes etter {name!r}; "
+            f"velg blant: {', '.join(c.name for c in self.group_by)}"
         )
 
     def numeric_column(self, name: str) -> str:
         if name not in self.numeric:
             raise UserInputError(
-                f"dataset {self.name!r} has no numeric column {name!r}; choose from: {', '.join(self.numeric)}"
+                f"datasettet {self.name!r} har ingen tallkolonne {name!r}; velg blant: {', '.join(self.numeric)}"
             )
         return name
 
@@ -97,111 +124,146 @@ class Dataset:
             "group_by": [c.name for c in self.group_by],
             "numeric": list(self.numeric),
             "contribution_bound": self.rows_per_person,
+            "counts": self.counts,
         }
 
 
-def _common(date_col: str) -> str:
-    age = f"(year({date_col}) - fodselsaar)"
-    return (
-        "person_id,"
-        f" cast(year({date_col}) as varchar) as aar,"
-        " cast(kommunenummer as varchar) as kommunenummer,"
-        " cast(kjonn as varchar) as kjonn,"
-        f" {_age_group_sql(age)} as aldersgruppe,"
-        f" {age} as alder"
-    )
+_PERSON_KEYS = (
+    GroupColumn("aar", "Calendar year (public range from 2015 to next year).", "aar"),
+    GroupColumn("kommunenummer", "Kommune (2024 codes; other codes are dropped when grouped by kommune).",
+                "kommunenummer"),
+    GroupColumn("fylke", "Fylke (2024) of the kommune.", "fylke"),
+    GroupColumn("kjonn", "Legal sex, K or M.", "kjonn"),
+    GroupColumn("aldersgruppe", "Age group in that year: " + ", ".join(a for a, _, _ in AGE_GROUPS) + ".",
+                "aldersgruppe"),
+)
+_ALDER = {"alder": "Age reached in the row's year (integer)."}
 
 
-_AAR = GroupColumn("aar", "Calendar year of the row's date (public range).", "aar")
-_KOMMUNE = GroupColumn("kommunenummer", "Kommune (2024 codes; other codes are dropped).", "kommunenummer")
-_KJONN = GroupColumn("kjonn", "Legal sex, K or M.", "kjonn")
-_ALDER = GroupColumn("aldersgruppe", "Age group in that year: " + ", ".join(a for a, _, _ in AGE_GROUPS) + ".", "aldersgruppe")
-_ALDER_NUM = {"alder": "Age reached in the row's year (integer)."}
+def _domain_of(column: Column) -> str:
+    """The domain name of a contract column: its code list, or ``boolean``."""
+    if column.codelist:
+        return column.codelist + (f"[{column.codelist_where}]" if column.codelist_where else "")
+    if column.type == "boolean":
+        return "boolean"
+    raise ValueError(f"column {column.name!r} has no code list or boolean type; it cannot be a group-by key")
+
+
+def _coded(columns: list[Column]) -> tuple[GroupColumn, ...]:
+    return tuple(GroupColumn(c.name, c.description, _domain_of(c)) for c in columns)
+
+
+def _person_keys_sql(year: str, kommune: str = "kommunenummer") -> str:
+    age = f"({year} - fodselsaar)"
+    return (f"cast({year} as varchar) as aar, cast({kommune} as varchar) as kommunenummer,"
+            f" {_fylke_sql(kommune)} as fylke, cast(kjonn as varchar) as kjonn,"
+            f" {_age_group_sql(age)} as aldersgruppe, {age} as alder")
+
+
+def _from_source(source: Source) -> Dataset:
+    """A dataset over ``raw.<source>``: one row per extract row, or per active person-year."""
+    coded = [source.column(c) for c in source.room_group_by]
+    values = ", ".join(f"cast({c.name} as varchar) as {c.name}" for c in coded)
+    numeric = dict(_ALDER)
+    if source.room_counts == "active_persons":
+        start, end = source.period_columns
+        last = f"(select max(year({start})) from {source.raw_table})"
+        years = (f"unnest(range(greatest(year({start}), {FIRST_PUBLIC_YEAR}),"
+                 f" least(coalesce(year({end}), {last}), {last}) + 1)) as y")
+        # one row per person, year and coded value with an episode active in that year
+        select = (f"select distinct person_id, {_person_keys_sql('y')}, {values}"
+                  f" from (select *, {years} from {source.raw_table})")
+        description = (f"{source.description} In the room: one row per person, year and "
+                       f"{'/'.join(source.room_group_by)} with an episode active in the year; --count counts distinct persons.")
+        counts = COUNTS_PERSONS
+    else:
+        year = source.period.year_sql()
+        extra = ""
+        if source.period_columns:
+            start, end = source.period_columns
+            numeric["varighet_dager"] = "Episode length in days (ended episodes only)."
+            extra = f", cast({end} - {start} as bigint) as varighet_dager"
+        select = f"select person_id, {_person_keys_sql(year)}, {values}{extra} from {source.raw_table}"
+        description, counts = source.description, COUNTS_ROWS
+    return Dataset(name=source.name, description=description, table=source.raw_table, select_sql=select,
+                   group_by=_PERSON_KEYS + _coded(coded), numeric=numeric,
+                   rows_per_person=source.rows_per_person, counts=counts)
+
+
+def _from_analysis_table(table: AnalysisTable) -> Dataset:
+    """A dataset over a dbt-built person-year table (kommune and fylke are already 2024)."""
+    coded = [table.column(c) for c in table.room_group_by]
+    age = "(aar - fodselsaar)"
+    select = ("select person_id, cast(aar as varchar) as aar, cast(kommunenummer as varchar) as kommunenummer,"
+              f" cast(fylke as varchar) as fylke, cast(kjonn as varchar) as kjonn,"
+              f" {_age_group_sql(age)} as aldersgruppe, "
+              + ", ".join(f"cast({c.name} as varchar) as {c.name}" for c in coded) + ", "
+              + ", ".join(table.room_numeric) + f" from {table.relation}")
+    return Dataset(name=table.name, description=table.description, table=table.relation, select_sql=select,
+                   group_by=_PERSON_KEYS + _coded(coded),
+                   numeric={c: table.column(c).description or c for c in table.room_numeric},
+                   rows_per_person=table.rows_per_person,
+                   # dbt rewrites the whole table per run and stamps the run's id in every row, so
+                   # one row's id (and the row count, from metadata) identify the build: no scan
+                   fingerprint_sql=f"count(*), (select _dbt_invocation_id from {table.relation} limit 1)")
+
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d
-    for d in (
-        Dataset(
-            name="vft_mottakere",
-            description="Welfare-technology services: one row per service per person (year = start year).",
-            table="raw.vft_mottakere",
-            select_sql=f"select {_common('startdato')}, cast(tjenestetype as varchar) as tjenestetype,"
-            " cast(via_vkp as varchar) as via_vkp from raw.vft_mottakere",
-            group_by=(_AAR, _KOMMUNE, _KJONN, _ALDER,
-                      GroupColumn("tjenestetype", "Welfare-technology code (list 9151: 6, 26, 27, 28).", "vft_tjenestetype"),
-                      GroupColumn("via_vkp", "Sent through the welfare-technology hub: true or false.", "boolean")),
-            numeric=_ALDER_NUM,
-            rows_per_person=VFT_ROWS_PER_PERSON,
-        ),
-        Dataset(
-            name="kpr_kontakter",
-            description="Contacts with municipal health services: one row per contact (year = contact year).",
-            table="raw.kpr_kontakter",
-            select_sql=f"select {_common('kontaktdato')}, cast(tjenesteyter as varchar) as tjenesteyter,"
-            " cast(kontaktform as varchar) as kontaktform from raw.kpr_kontakter",
-            group_by=(_AAR, _KOMMUNE, _KJONN, _ALDER,
-                      GroupColumn("tjenesteyter", "Kind of service (platform code list).", "tjenesteyter"),
-                      GroupColumn("kontaktform", "How the contact took place (platform code list).", "kontaktform")),
-            numeric=_ALDER_NUM,
-            rows_per_person=KONTAKTER_ROWS_PER_PERSON,
-        ),
-        Dataset(
-            name="kpr_tjenester",
-            description="Municipal care-service episodes: one row per episode (year = start year).",
-            table="raw.kpr_tjenester",
-            select_sql=f"select {_common('startdato')}, cast(tjenestetype as varchar) as tjenestetype,"
-            " cast(sluttdato - startdato as bigint) as varighet_dager from raw.kpr_tjenester",
-            group_by=(_AAR, _KOMMUNE, _KJONN, _ALDER,
-                      GroupColumn("tjenestetype", "Service type (list 9151).", "tjenestetype")),
-            numeric={**_ALDER_NUM, "varighet_dager": "Episode length in days (ended episodes only)."},
-            rows_per_person=TJENESTER_ROWS_PER_PERSON,
-        ),
-    )
+    **{s.name: _from_source(s) for s in SOURCES.values() if s.rows_per_person is not None},
+    **{t.name: _from_analysis_table(t) for t in ANALYSIS_TABLES.values()},
 }
 
 
-@cache
-def domain(name: str) -> tuple[str, ...]:
+def domain(name: str, today: date | None = None) -> tuple[str, ...]:
     """The public keys of one group-by domain, sorted; never read from the data.
+
+    ``today`` is needed for the year domain only (it grows with the calendar).
 
     >>> domain("kjonn")
     ('K', 'M')
-    >>> domain("vft_tjenestetype")
+    >>> domain("codelist_tjenestetype.tjenestetype_kode[velferdsteknologi]")
     ('26', '27', '28', '6')
-    >>> len(domain("kommunenummer"))
-    357
+    >>> len(domain("kommunenummer")), len(domain("fylke"))
+    (357, 15)
+    >>> domain("aar", date(2026, 1, 1))[-1]
+    '2027'
     """
     if name == "aar":
-        return tuple(str(y) for y in PUBLIC_YEARS)
+        if today is None:
+            raise ValueError("the year domain depends on today's date; pass today")
+        return tuple(str(y) for y in public_years(today))
+    return _static_domain(name)
+
+
+@cache
+def _static_domain(name: str) -> tuple[str, ...]:
     if name == "kjonn":
         return KJONN
     if name == "aldersgruppe":
         return tuple(label for label, _, _ in AGE_GROUPS)
     if name == "boolean":
         return ("false", "true")
-    sources = {
-        "kommunenummer": ("kommuner_2024", "kommunenummer", None),
-        "tjenestetype": ("codelist_tjenestetype", "tjenestetype_kode", None),
-        "vft_tjenestetype": ("codelist_tjenestetype", "tjenestetype_kode", "velferdsteknologi"),
-        "tjenesteyter": ("codelist_tjenesteyter", "tjenesteyter", None),
-        "kontaktform": ("codelist_kontaktform", "kontaktform", None),
-    }
-    if name not in sources:
+    if name == "kommunenummer":
+        return tuple(sorted(r["kommunenummer"] for r in read_seed("kommuner_2024")))
+    if name == "fylke":
+        return tuple(sorted(r["fylkesnummer"] for r in read_seed("fylker_2024")))
+    if "." not in name:
         raise ValueError(f"unknown key domain {name!r}")
-    seed, column, where = sources[name]
-    return tuple(sorted(codes(seed, column, where=where)))
+    seed, _, rest = name.partition(".")
+    column, _, where = rest.partition("[")
+    return tuple(sorted(codes(seed, column, where=where.rstrip("]") or None)))
 
 
 def get_dataset(name: str) -> Dataset:
     """A catalogue entry by name; unknown names are a user error.
 
-    >>> get_dataset("vft_mottakere").rows_per_person
-    4
+    >>> get_dataset("person_aar").rows_per_person
+    10
     """
     try:
         return DATASETS[name]
     except KeyError:
-        raise UserInputError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}") from None
+        raise UserInputError(f"ukjent datasett {name!r}; velg blant: {', '.join(DATASETS)}") from None
 
 
 def catalogue() -> list[dict]:

@@ -38,7 +38,7 @@ from privacy.budget import (
     parse_epsilon,
     spent,
 )
-from privacy.catalogue import DATASETS, catalogue, get_dataset
+from privacy.catalogue import DATASETS, Dataset, catalogue, get_dataset
 from privacy.state import opened, transaction
 
 #: How an application's and a permit's status read in a sentence ("søknad A000001 er allerede …").
@@ -305,11 +305,52 @@ class QueryRequest:
     column: str | None = None
     bounds: tuple[int, int] | None = None
     q: float | None = None
+    #: Filters (``--where``): (group-by column, public key) pairs a row must all match.
+    where: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> dict:
-        return {"dataset": self.dataset, "by": list(self.by), "statistic": self.statistic,
-                "column": self.column, "bounds": list(self.bounds) if self.bounds else None, "q": self.q,
-                "epsilon": format_epsilon(self.epsilon)}
+        out = {"dataset": self.dataset, "by": list(self.by), "statistic": self.statistic,
+               "column": self.column, "bounds": list(self.bounds) if self.bounds else None, "q": self.q,
+               "epsilon": format_epsilon(self.epsilon)}
+        if self.where:
+            out["where"] = dict(self.where)
+        return out
+
+
+def parse_where(text: str | None) -> tuple[tuple[str, str], ...]:
+    """``"KEY=VALUE[,KEY=VALUE]"`` as pairs; each key once.
+
+    >>> parse_where("has_vft=true, aldersgruppe=80+")
+    (('has_vft', 'true'), ('aldersgruppe', '80+'))
+    >>> parse_where(None)
+    ()
+    """
+    if text is None:
+        return ()
+    pairs: list[tuple[str, str]] = []
+    for part in str(text).split(","):
+        key, sep, value = (p.strip() for p in part.partition("="))
+        if not sep or not key or not value:
+            raise UserInputError(f"--where må være KOLONNE=VERDI[,KOLONNE=VERDI], ikke {text!r}")
+        if key in dict(pairs):
+            raise UserInputError(f"--where nevner {key!r} to ganger")
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def check_filters(ds: Dataset, where: tuple[tuple[str, str], ...], today: date) -> None:
+    """Each filter names a group-by column and a key of its public domain (else a user error).
+
+    A value outside the domain is refused rather than answered with zeros, so a typo is seen.
+    """
+    from privacy.catalogue import domain
+
+    for key, value in where:
+        column = ds.group_column(key)
+        keys = domain(column.domain, today)
+        if value not in keys:
+            shown = ", ".join(keys) if len(keys) <= 12 else f"{keys[0]} … {keys[-1]}"
+            raise UserInputError(f"--where {key}={value}: {value!r} er ikke en offentlig verdi av {key} ({shown})")
 
 
 def parse_bounds(text: str) -> tuple[int, int]:
@@ -327,8 +368,12 @@ def parse_bounds(text: str) -> tuple[int, int]:
     return lo, hi
 
 
-def _plan(req: QueryRequest):
-    """Validate the request and build its calibrated OpenDP measurement (no data touched)."""
+def _plan(req: QueryRequest, today: date):
+    """Validate the request and build its calibrated OpenDP measurement (no data touched).
+
+    Filters do not enter the calibration: a filter is a stable transformation (see
+    :mod:`privacy.aggregate`), so the sensitivity and the scale are those of the unfiltered query.
+    """
     from privacy import mechanisms as mech
 
     ds = get_dataset(req.dataset)
@@ -338,14 +383,15 @@ def _plan(req: QueryRequest):
         ds.group_column(col)
     if len(set(req.by)) != len(req.by):
         raise UserInputError("--by nevner en kolonne to ganger")
-    spec = AggregateSpec(ds, tuple(req.by), req.statistic, req.column, req.bounds)
+    check_filters(ds, req.where, today)
+    spec = AggregateSpec(ds, tuple(req.by), req.statistic, req.column, req.bounds, req.where, today)
     cells = 1
     for d in key_domains(spec):
         cells *= len(d)
     if cells > MAX_CELLS:
         raise UserInputError(f"--by {','.join(req.by)} gir {cells} celler; høyst {MAX_CELLS} per spørring")
     k = ds.rows_per_person
-    bound: dict[str, Any] = {"rows_per_person": k, "privacy_unit": "person_id"}
+    bound: dict[str, Any] = {"rows_per_person": k, "privacy_unit": "person_id", "counts": ds.counts}
     if req.statistic != "count":
         if req.column is None or req.bounds is None:
             raise UserInputError(f"--{req.statistic} trenger en kolonne og --bounds LO,HI")
@@ -421,7 +467,7 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
     today = _today(today)
     researcher = identity(req.researcher, "--researcher")
     details = {"permit_id": req.permit_id, **req.describe()}
-    spec, meas, mechanism, accuracy, bound = _plan(req)
+    spec, meas, mechanism, accuracy, bound = _plan(req, today)
 
     def refused(e: RefusedError) -> RefusedError:
         return _refuse(settings, researcher, "preview" if preview else "query", details, e)
@@ -514,4 +560,4 @@ def export_applications(settings: Settings) -> int:
 
 
 __all__ = ["DATASETS", "QueryRequest", "applications", "apply", "budget", "datasets", "export_applications",
-           "parse_bounds", "query", "review", "revoke"]
+           "parse_bounds", "parse_where", "query", "review", "revoke"]

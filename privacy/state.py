@@ -7,7 +7,7 @@ budget is read, so two processes can never both read "enough left" and both spen
 lets readers continue while a writer holds the lock, and ``busy_timeout`` makes a waiting writer
 queue instead of failing.
 
-The state tables (applications, permits, ledger) change only through :func:`apply_change`, which
+The state tables (applications, permits, ledger, releases, release reviews) change only through :func:`apply_change`, which
 turns one audit entry into its change; :func:`privacy.audit.append` calls it with the entry it
 writes, and :func:`privacy.audit.verify` calls it again on a blank copy to rebuild the state from
 the log alone. One function for both means the log and the tables cannot drift apart unless
@@ -75,6 +75,30 @@ create table if not exists ledger (
     query          text not null               -- JSON description of the release
 );
 create index if not exists ledger_by_permit on ledger (permit_id);
+create table if not exists releases (
+    release_id     text primary key,
+    permit_id      text not null references permits (permit_id),
+    requester      text not null,
+    dataset        text not null,
+    query          text not null,              -- canonical JSON: by, where, statistic
+    result         text not null,              -- canonical JSON: the disclosure-controlled rows
+    requested_at   text not null,
+    status         text not null check (status in ('pending', 'approved', 'rejected')),
+    decided_at     text
+);
+create table if not exists release_reviews (
+    review_id      integer primary key autoincrement,
+    release_id     text not null references releases (release_id),
+    reviewer       text not null,
+    decision       text not null check (decision in ('approve', 'reject')),
+    reason         text,
+    reviewed_at    text not null,
+    unique (release_id, reviewer)
+);
+create trigger if not exists release_reviews_no_update before update on release_reviews
+    begin select raise(abort, 'release reviews are append-only'); end;
+create trigger if not exists release_reviews_no_delete before delete on release_reviews
+    begin select raise(abort, 'release reviews are append-only'); end;
 create table if not exists audit_log (
     seq        integer primary key,
     timestamp  text not null,
@@ -101,7 +125,11 @@ create trigger if not exists audit_no_delete before delete on audit_log
 
 
 #: Each state table and its key column (what :func:`apply_change` reports as touched).
-TABLE_KEYS = {"applications": "application_id", "permits": "permit_id", "ledger": "charge_id"}
+TABLE_KEYS = {"applications": "application_id", "permits": "permit_id", "ledger": "charge_id",
+              "releases": "release_id", "release_reviews": "review_id"}
+
+#: Distinct approving reviewers (none of them the requester) a release needs before download.
+RELEASE_APPROVALS_NEEDED = 2
 
 
 def canonical_json(value: Any) -> str:
@@ -184,9 +212,44 @@ def _charge(conn: sqlite3.Connection, c: Change) -> Touched:
     return [("ledger", int(cur.lastrowid))]
 
 
+def _request_release(conn: sqlite3.Connection, c: Change) -> Touched:
+    d = c.details
+    conn.execute(
+        "insert into releases (release_id, permit_id, requester, dataset, query, result, requested_at, status)"
+        " values (?, ?, ?, ?, ?, ?, ?, 'pending')",
+        (d["release_id"], d["permit_id"], c.actor, d["dataset"], canonical_json(d["query"]),
+         canonical_json(d["rows"]), c.timestamp))
+    return [("releases", d["release_id"])]
+
+
+def _review_release(conn: sqlite3.Connection, c: Change) -> Touched:
+    """One reviewer's vote; the release is approved at the second approval, rejected at any rejection.
+
+    The four-eyes rules are re-checked here, so a log that records the requester or one reviewer
+    twice does not replay (``audit verify`` names the entry).
+    """
+    d = c.details
+    release = conn.execute("select requester, status from releases where release_id = ?", (d["release_id"],)).fetchone()
+    if release is None or release[1] != "pending":
+        raise ReplayError(f"release {d['release_id']} is not awaiting review")
+    if release[0] == c.actor:
+        raise ReplayError(f"release {d['release_id']} reviewed by its requester")
+    decision = "approve" if c.action == "release_approve" else "reject"
+    cur = conn.execute("insert into release_reviews (release_id, reviewer, decision, reason, reviewed_at)"
+                       " values (?, ?, ?, ?, ?)", (d["release_id"], c.actor, decision, d.get("reason"), c.timestamp))
+    approvals = conn.execute("select count(distinct reviewer) from release_reviews where release_id = ?"
+                             " and decision = 'approve'", (d["release_id"],)).fetchone()[0]
+    status = "rejected" if decision == "reject" else "approved" if approvals >= RELEASE_APPROVALS_NEEDED else None
+    if status:
+        conn.execute("update releases set status = ?, decided_at = ? where release_id = ?",
+                     (status, c.timestamp, d["release_id"]))
+    return [("release_reviews", int(cur.lastrowid)), ("releases", d["release_id"])]
+
+
 #: Audit action → the change it makes to the state tables. Any other action only records.
 TRANSITIONS: dict[str, Callable[[sqlite3.Connection, Change], Touched]] = {
     "apply": _submit, "approve": _approve, "reject": _reject, "revoke": _revoke, "query": _charge,
+    "release_request": _request_release, "release_approve": _review_release, "release_reject": _review_release,
 }
 
 

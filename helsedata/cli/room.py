@@ -105,6 +105,11 @@ def _release_rows(result: dict) -> str:
 
 #: Room commands that need no warehouse: the catalogue is declared, not read from the data.
 _WITHOUT_WAREHOUSE = {"datasets"}
+def where_option(command):
+    """``--where KEY=VALUE[,KEY=VALUE]``, shared by ``query`` and ``release request``."""
+    return click.option(
+        "--where", help="Filters on public keys and flags, all of which a row must match, "
+                        "e.g. has_vft=true,aldersgruppe=80+ (values from the public domains).")(command)
 
 
 @click.group(name="room")
@@ -135,6 +140,7 @@ def datasets_cmd(as_json: bool) -> None:
         f"{d['name']}: {d['description']}\n  grupper etter: {', '.join(d['group_by'])}\n"
         f"  numeriske kolonner: {', '.join(d['numeric']) or '–'}\n"
         f"  høyst {d['contribution_bound']} rader per person per spørring"
+        + ("; --count teller ulike personer" if d.get("counts") == "persons" else "")
         for d in result
     )
     emit(result, as_json, human)
@@ -204,13 +210,14 @@ def revoke_cmd(permit: str, by: str, reason: str, as_json: bool) -> None:
 @click.option("--bounds", help="Integer clipping bounds LO,HI for --sum/--mean/--quantile.")
 @click.option("--epsilon", required=True, help="ε this query spends, e.g. 0.1 or 1/3.")
 @click.option("--preview", is_flag=True, help="Show accuracy and cost without spending or reading data.")
+@where_option
 @json_option
 def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: str | None,
               sum_col: str | None, mean_col: str | None, quantile_col: str | None, q: float | None,
-              bounds: str | None, epsilon: str, preview: bool, as_json: bool) -> None:
+              bounds: str | None, epsilon: str, preview: bool, where: str | None, as_json: bool) -> None:
     """Run one differentially private query under a permit."""
     from privacy.budget import format_epsilon, parse_epsilon
-    from privacy.room import QueryRequest, parse_bounds, query
+    from privacy.room import QueryRequest, parse_bounds, parse_where, query
 
     chosen = [(name, col) for name, col in (("count", statistic and "count"), ("sum", sum_col),
                                             ("mean", mean_col), ("quantile", quantile_col)) if col]
@@ -223,7 +230,7 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
         permit_id=permit, researcher=researcher, dataset=dataset,
         by=tuple(c.strip() for c in by.split(",") if c.strip()), statistic=stat,
         epsilon=parse_epsilon(epsilon), column=None if stat == "count" else col,
-        bounds=parse_bounds(bounds) if bounds else None, q=q,
+        bounds=parse_bounds(bounds) if bounds else None, q=q, where=parse_where(where),
     )
     result = query(settings(), req, preview=preview)
     mechanism = MECHANISMS.get(result["mechanism"], result["mechanism"])
@@ -234,7 +241,9 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
                  f"Spørringen koster ε = {format_epsilon(req.epsilon)} og {verdict} det som er igjen "
                  f"(ε = {result['epsilon_remaining_exact']}).")
     else:
-        human = (f"{_release_rows(result)}\n\n{mechanism}; {accuracy}.\n"
+        filters = ", ".join(f"{k}={v}" for k, v in result.get("where", {}).items())
+        human = (f"{_release_rows(result)}\n\n" + (f"Filter: {filters}.\n" if filters else "")
+                 + f"{mechanism}; {accuracy}.\n"
                  f"ε brukt {result['epsilon_spent_exact']}, igjen {result['epsilon_remaining_exact']}.")
     emit(result, as_json, human)
 
@@ -296,3 +305,95 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
     emit(result.as_dict(), as_json,
          f"Revisjonsloggen er intakt: {result.entries} oppføringer, tilstanden stemmer, "
          f"hode {result.head_seq} {result.head_hash}")
+
+
+@room.group(name="release")
+def release_group() -> None:
+    """Exact aggregate tables, released after disclosure control and two reviewers' approval.
+
+    A researcher requests an exact count table under a permit; it is disclosure-controlled at once
+    (suppression of small counts, secondary suppression against the margins, rounding) and refused
+    if too much must be hidden. Two different reviewers, neither the requester, must approve it
+    before the requester can download it. Every step is in the audit log.
+    """
+
+
+@release_group.command(name="request")
+@click.option("--permit", required=True, help="Permit ID (must cover the dataset).")
+@click.option("--researcher", required=True, help="Your researcher ID (must hold the permit).")
+@click.option("--dataset", required=True, help="Dataset name.")
+@click.option("--by", "by", required=True, help="Comma-separated group-by columns (public keys only).")
+@click.option("--count", "count", is_flag=True, required=True, help="Count per group (the only statistic released).")
+@where_option
+@json_option
+def release_request_cmd(permit: str, researcher: str, dataset: str, by: str, count: bool, where: str | None,
+                        as_json: bool) -> None:
+    """Request the release of an exact count table (disclosure-controlled before anyone sees it)."""
+    from privacy.release import ReleaseRequest, request
+    from privacy.room import parse_where
+
+    req = ReleaseRequest(permit_id=permit, researcher=researcher, dataset=dataset,
+                         by=tuple(c.strip() for c in by.split(",") if c.strip()), where=parse_where(where))
+    result = request(settings(), req)
+    s = result["summary"]
+    emit(result, as_json,
+         f"Utlevering {result['release_id']} venter på to saksbehandlere. Utleveringskontroll: "
+         f"{integer(s['suppressed'])} av {integer(s['nonzero'])} celler med personer skjult, "
+         f"antall avrundet til nærmeste {s['rounding_base']}.")
+
+
+@release_group.command(name="list")
+@click.option("--pending", is_flag=True, help="Only releases awaiting review.")
+@json_option
+def release_list_cmd(pending: bool, as_json: bool) -> None:
+    """List release requests, oldest first."""
+    from privacy.release import STATUS_WORDS, releases
+
+    result = releases(settings(), pending=pending)
+    if not result:
+        human = "Ingen utleveringer venter på vurdering." if pending else "Ingen utleveringer."
+    else:
+        human = table(
+            ["utlevering", "forsker", "datasett", "grupper etter", "filtre", "bedt om", "status", "godkjent"],
+            [[r["release_id"], r["requester"], r["dataset"], ",".join(r["by"]),
+              ",".join(f"{k}={v}" for k, v in r["where"].items()) or "–", norwegian_date(r["requested_at"]),
+              STATUS_WORDS[r["status"]], f"{r['approvals']} av {r['approvals_needed']}"] for r in result])
+    emit(result, as_json, human)
+
+
+@release_group.command(name="review")
+@click.argument("release")
+@click.option("--reviewer", required=True, help="Your reviewer ID; not the requester, and once per release.")
+@click.option("--approve", "decision", flag_value="approve", help="Approve the disclosure-controlled table.")
+@click.option("--reject", "decision", flag_value="reject", help="Reject it (needs --reason).")
+@click.option("--reason", help="Why the release is rejected (required with --reject).")
+@json_option
+def release_review_cmd(release: str, reviewer: str, decision: str | None, reason: str | None, as_json: bool) -> None:
+    """Approve or reject RELEASE."""
+    from privacy.release import STATUS_WORDS, review
+
+    if decision is None:
+        raise UserInputError("velg --approve eller --reject")
+    result = review(settings(), release, reviewer, approve=decision == "approve", reason=reason)
+    emit(result, as_json, f"Utlevering {release}: {STATUS_WORDS[result['status']]} "
+                          f"({result['approvals']} av {result['approvals_needed']} godkjenninger).")
+
+
+@release_group.command(name="download")
+@click.argument("release")
+@click.option("--researcher", required=True, help="Your researcher ID (the requester).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the table as CSV to FILE.")
+@json_option
+def release_download_cmd(release: str, researcher: str, out: str | None, as_json: bool) -> None:
+    """Download an approved RELEASE (exit 2 until two reviewers other than you have approved it)."""
+    from pathlib import Path
+
+    from privacy.release import download
+
+    result = download(settings(), release, researcher, out=Path(out) if out else None)
+    cells = [[str(r[k]) for k in result["by"]] + [":" if r["count"] is None else integer(r["count"])]
+             for r in result["rows"]]
+    human = table([*result["by"], "antall"], cells, numbers=1) + "\n\n: skjult av utleveringskontrollen."
+    if out:
+        human += f"\nSkrevet til {out}."
+    emit(result, as_json, human)

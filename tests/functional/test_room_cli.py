@@ -37,8 +37,12 @@ def test_datasets_catalogue_shape(run_cli):
     result = run_cli("room", "datasets", "--json")
     assert result.exit_code == 0
     entries = result.json()
-    assert {e["name"] for e in entries} == {"vft_mottakere", "kpr_kontakter", "kpr_tjenester"}
+    assert {e["name"] for e in entries} == {"vft_mottakere", "kpr_kontakter", "kpr_tjenester", "person_aar"}
     assert all({"name", "description", "group_by", "numeric"} <= set(e) for e in entries)
+    person_aar = next(e for e in entries if e["name"] == "person_aar")
+    assert person_aar["group_by"][:5] == ["aar", "kommunenummer", "fylke", "kjonn", "aldersgruppe"]
+    assert "has_vft" in person_aar["group_by"] and {"n_tjenester", "n_kontakter"} <= set(person_aar["numeric"])
+    assert person_aar["contribution_bound"] == 10
 
 
 def test_apply_review_query_budget_audit(run_cli, permit_id):

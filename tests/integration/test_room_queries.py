@@ -1,6 +1,7 @@
 """DP queries against a real DuckDB warehouse and SQLite ledger (privacy/room.py end to end)."""
 
 import multiprocessing
+from datetime import date, timedelta
 from fractions import Fraction
 
 import duckdb
@@ -9,7 +10,7 @@ import pytest
 from kernel.errors import RefusedError
 from privacy import audit
 from privacy.budget import parse_epsilon
-from privacy.catalogue import domain
+from privacy.catalogue import domain, get_dataset
 from privacy.room import QueryRequest, budget, export_applications, query
 from privacy.state import connect
 from privacy.testing import kontakter_rows, permit, person, spend_worker, vft_rows, write_rows
@@ -17,6 +18,8 @@ from privacy.testing import kontakter_rows, permit, person, spend_worker, vft_ro
 #: A category that is in no public domain, carried by exactly one person.
 PLANTED_KOMMUNE = "9999"
 PLANTED_TJENESTETYPE = 99
+#: The welfare-technology codes, the public domain of vft_mottakere's tjenestetype.
+VFT_CODES = domain(get_dataset("vft_mottakere").group_column("tjenestetype").domain)
 
 
 @pytest.fixture
@@ -44,7 +47,7 @@ def test_every_public_key_appears_and_nothing_else(warehouse):
     pid = permit(warehouse, epsilon="10")
     result = query(warehouse, req(pid, by=("kommunenummer", "tjenestetype")))
     keys = {(r["kommunenummer"], r["tjenestetype"]) for r in result["rows"]}
-    assert keys == {(k, t) for k in domain("kommunenummer") for t in domain("vft_tjenestetype")}
+    assert keys == {(k, t) for k in domain("kommunenummer") for t in VFT_CODES}
     assert len(result["rows"]) == 357 * 4
 
 
@@ -58,8 +61,8 @@ def test_planted_single_person_category_never_appears(warehouse, statistic):
         result = query(warehouse, req(pid, by=by, statistic=statistic, epsilon="0.2", **extra))
         released_keys = {row[c] for row in result["rows"] for c in by}
         assert PLANTED_KOMMUNE not in released_keys and str(PLANTED_TJENESTETYPE) not in released_keys
-        assert released_keys == {k for c in by for k in domain({"kommunenummer": "kommunenummer",
-                                                                "tjenestetype": "vft_tjenestetype"}[c])}
+        assert released_keys == {k for c in by for k in {"kommunenummer": domain("kommunenummer"),
+                                                         "tjenestetype": VFT_CODES}[c]}
 
 
 def test_output_shape_and_contribution_bound(warehouse):
@@ -68,24 +71,48 @@ def test_output_shape_and_contribution_bound(warehouse):
     assert {"rows", "mechanism", "epsilon_spent", "epsilon_remaining", "accuracy_95",
             "contribution_bound"} <= set(result)
     assert result["mechanism"] == "discrete_laplace"
-    assert result["contribution_bound"]["rows_per_person"] == 4
+    assert result["contribution_bound"]["rows_per_person"] == 10
     assert (result["epsilon_spent_exact"], result["epsilon_remaining_exact"]) == ("1/10", "9/10")
     assert len(result["rows"]) == 2 * 5
 
 
 def test_heavy_user_is_truncated_to_the_contribution_bound(warehouse):
-    """The exact aggregate (before noise) counts the 50-row person as 4 rows."""
+    """The exact aggregate (before noise) counts a 50-contact person as 10 contacts (k = 10)."""
     from privacy.aggregate import AggregateSpec, run_aggregate
-    from privacy.catalogue import get_dataset
 
-    spec = AggregateSpec(get_dataset("vft_mottakere"), ("kommunenummer",), "count")
+    heavy = [(person(10_002), 1940, "K", "0301", date(2024, 3, 1) + timedelta(days=i), "fastlege", "oppmote")
+             for i in range(50)]
+    write_rows(warehouse.warehouse, "kpr_kontakter", heavy)
+    spec = AggregateSpec(get_dataset("kpr_kontakter"), ("kommunenummer",), "count")
     exact = run_aggregate(warehouse.warehouse, spec)
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)
-    others = con.execute("select count(*) from raw.vft_mottakere where kommunenummer = '0301'"
-                         " and person_id <> ?", [person(10_002)]).fetchone()[0]
+    # every test person lives in one kommune, so each keeps min(own contacts, 10) there
+    others = con.execute("select sum(least(n, 10)) from (select count(*) as n from raw.kpr_kontakter"
+                         " where kommunenummer = '0301' and person_id <> ? group by person_id)",
+                         [person(10_002)]).fetchone()[0]
     con.close()
-    # person 10_001 has a non-public tjenestetype but 0301 is public: grouped by kommune they count
-    assert exact[("0301",)][0] == others + 4
+    assert exact[("0301",)][0] == others + 10
+
+
+def test_welfare_technology_counts_distinct_persons_active_in_the_year(warehouse):
+    """vft_mottakere counts persons (the marts' rule), not service rows: 50 rows of one person count once."""
+    from privacy.aggregate import AggregateSpec, run_aggregate
+
+    today = date(2026, 11, 29)
+    exact = run_aggregate(warehouse.warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("kommunenummer",),
+                                                             "count", today=today))
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    persons = con.execute("select count(distinct person_id) from raw.vft_mottakere"
+                          " where kommunenummer = '0301'").fetchone()[0]
+    con.close()
+    assert exact[("0301",)][0] == persons
+    # a service from 2022 to 2023 counts in 2022 and 2023 and not after it ended
+    write_rows(warehouse.warehouse, "vft_mottakere",
+               [(person(30_000), 1950, "K", "0301", 6, date(2022, 5, 1), date(2023, 1, 1), False)])
+    by_year = run_aggregate(warehouse.warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("aar",), "count",
+                                                               where=(("kommunenummer", "0301"),), today=today))
+    assert by_year[("2022",)] == (1,) and by_year[("2023",)] == (1,)
+    assert by_year[("2024",)] == (persons,)
 
 
 def test_thirds_spend_exactly_the_budget_then_a_tiny_charge_is_refused(warehouse):

@@ -92,7 +92,8 @@ def test_profiles_default_to_the_warehouse_under_helsedata_home_and_document_oth
     assert profiles["outputs"]["spark"]["type"] == "spark"
 
 
-@pytest.mark.parametrize("layer, materialized", [("staging", "view"), ("intermediate", "table"), ("marts", "table")])
+@pytest.mark.parametrize("layer, materialized", [("staging", "view"), ("intermediate", "table"), ("marts", "table"),
+                                                  ("analysis", "table")])
 def test_materialisation_and_schema_are_set_per_folder(layer, materialized):
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     config = project["models"]["helsedata"][layer]

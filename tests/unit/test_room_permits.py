@@ -83,7 +83,7 @@ def test_application_budget_must_be_positive_finite_and_capped(settings, bad):
 
 
 def test_unknown_dataset_in_application_is_bad_input(settings):
-    with pytest.raises(UserInputError, match="unknown dataset"):
+    with pytest.raises(UserInputError, match="ukjent datasett"):
         apply(settings, "forsker", "p", "vft_mottakere,secret_table", "1")
 
 

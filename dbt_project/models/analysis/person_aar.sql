@@ -1,0 +1,206 @@
+{#
+    The analysis room's linked person-year table: one row per pseudonymised person and year in
+    which the person had a welfare-technology service, a municipal care service or a KPR contact.
+
+    Definitions are the marts' own:
+      * has_vft: a welfare-technology service active on at least one day of the year
+        (int_vft_recipients_per_year, Helsedirektoratet's "mottakere gjennom året"), so
+        `count(*) where has_vft group by aar` is the published vft_mottakere series;
+      * a care-service episode counts in every year it is active (same rule as welfare technology);
+      * contacts count in their contact year.
+    The person-year's kommune is its welfare-technology kommune, else its care-service kommune,
+    else its contact kommune (2024 codes, the lowest code when there are several); fylke is that
+    kommune's fylke in the kommuner_2024 seed ('99' for the unknown kommune 9999).
+    Years are the spine int_years; a person has at most one row per spine year, which is the
+    contribution bound the room states (kernel.sources.PERSON_AAR).
+#}
+
+with
+
+vft as (
+
+    select * from {{ ref('int_vft_recipients_per_year') }}
+
+),
+
+years as (
+
+    select * from {{ ref('int_years') }}
+
+),
+
+mapping as (
+
+    select * from {{ ref('int_kommuner_mapped_to_2024') }}
+
+),
+
+kommuner as (
+
+    select * from {{ ref('kommuner_2024') }}
+
+),
+
+forms as (
+
+    select * from {{ ref('codelist_kontaktform') }}
+
+),
+
+services as (
+
+    select * from {{ ref('stg_kpr__tjenester') }}
+
+),
+
+contacts as (
+
+    select * from {{ ref('stg_kpr__kontakter') }}
+
+),
+
+---------- one row per person and year per source
+
+vft_years as (
+
+    select
+        person_id,
+        aar,
+        min(kommunenummer_2024) as kommunenummer_2024,
+        count(distinct tjenestetype_kode) as n_vft_teknologier,
+        {{ dbt.bool_or('tjenestetype_kode = 6') }} as has_vft_6,
+        {{ dbt.bool_or('tjenestetype_kode = 26') }} as has_vft_26,
+        {{ dbt.bool_or('tjenestetype_kode = 27') }} as has_vft_27,
+        {{ dbt.bool_or('tjenestetype_kode = 28') }} as has_vft_28,
+        {{ dbt.bool_or('via_vkp') }} as has_vft_vkp
+    from vft
+    group by person_id, aar
+
+),
+
+data_through as (
+
+    select max(extract(year from startdato)) as last_year
+    from services
+
+),
+
+service_years as (
+
+    select
+        services.person_id,
+        years.aar,
+        min(coalesce(mapping.kommunenummer_2024, '9999')) as kommunenummer_2024,
+        count(*) as n_tjenester,
+        count(distinct services.tjenestetype_kode) as n_tjenestetyper
+    from services
+    inner join years
+        on services.startdato <= years.aar_slutt
+        and (services.sluttdato is null or services.sluttdato >= years.aar_start)
+    cross join data_through
+    left join mapping
+        on {{ map_to_kommune_2024('mapping', 'services.kommunenummer',
+                                  'extract(year from services.startdato)', 'services.person_id') }}
+    where years.aar <= data_through.last_year
+    group by services.person_id, years.aar
+
+),
+
+contact_years as (
+
+    select
+        contacts.person_id,
+        years.aar,
+        min(coalesce(mapping.kommunenummer_2024, '9999')) as kommunenummer_2024,
+        count(*) as n_kontakter,
+        sum(case when coalesce(forms.digital, false) then 1 else 0 end) as n_kontakter_digitale
+    from contacts
+    inner join years
+        on years.aar = contacts.kontakt_aar
+    left join mapping
+        on {{ map_to_kommune_2024('mapping', 'contacts.kommunenummer',
+                                  'contacts.kontakt_aar', 'contacts.person_id') }}
+    left join forms
+        on forms.kontaktform = contacts.kontaktform
+    group by contacts.person_id, years.aar
+
+),
+
+---------- the person's fixed attributes (from the identity number, the same in every source)
+
+persons as (
+
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn
+    from (
+        select person_id, fodselsaar, kjonn from {{ ref('stg_vft__mottakere') }}
+        union all
+        select person_id, fodselsaar, kjonn from services
+        union all
+        select person_id, fodselsaar, kjonn from contacts
+    ) as all_persons
+    group by person_id
+
+),
+
+person_years as (
+
+    select person_id, aar from vft_years
+    union
+    select person_id, aar from service_years
+    union
+    select person_id, aar from contact_years
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        person_years.person_id,
+        person_years.aar,
+
+        ---------- public keys
+        coalesce(vft_years.kommunenummer_2024, service_years.kommunenummer_2024,
+                 contact_years.kommunenummer_2024) as kommunenummer,
+        coalesce(kommuner.fylkesnummer, '99') as fylke,
+        persons.kjonn,
+        persons.fodselsaar,
+        person_years.aar - persons.fodselsaar as alder,
+
+        ---------- welfare technology
+        vft_years.person_id is not null as has_vft,
+        coalesce(vft_years.has_vft_6, false) as has_vft_6,
+        coalesce(vft_years.has_vft_26, false) as has_vft_26,
+        coalesce(vft_years.has_vft_27, false) as has_vft_27,
+        coalesce(vft_years.has_vft_28, false) as has_vft_28,
+        coalesce(vft_years.has_vft_vkp, false) as has_vft_vkp,
+        coalesce(vft_years.n_vft_teknologier, 0) as n_vft_teknologier,
+
+        ---------- care services
+        service_years.person_id is not null as has_tjenester,
+        coalesce(service_years.n_tjenester, 0) as n_tjenester,
+        coalesce(service_years.n_tjenestetyper, 0) as n_tjenestetyper,
+
+        ---------- contacts
+        coalesce(contact_years.n_kontakter, 0) as n_kontakter,
+        coalesce(contact_years.n_kontakter_digitale, 0) as n_kontakter_digitale,
+
+        ---------- lineage: the dbt run that wrote this table (the room keys its cached extract on it)
+        '{{ invocation_id }}' as _dbt_invocation_id
+
+    from person_years
+    inner join persons
+        on persons.person_id = person_years.person_id
+    left join vft_years
+        on vft_years.person_id = person_years.person_id and vft_years.aar = person_years.aar
+    left join service_years
+        on service_years.person_id = person_years.person_id and service_years.aar = person_years.aar
+    left join contact_years
+        on contact_years.person_id = person_years.person_id and contact_years.aar = person_years.aar
+    left join kommuner
+        on kommuner.kommunenummer = coalesce(vft_years.kommunenummer_2024, service_years.kommunenummer_2024,
+                                             contact_years.kommunenummer_2024)
+
+)
+
+select * from final
