@@ -101,6 +101,12 @@ PHRASES: tuple[tuple[str, str | Callable[[re.Match], str]], ...] = (
      "'no_data' nøyaktig når et mål er satt og det ikke finnes noen verdi."),
     (r"coverage = min\(mottatt, forventet\) / forventet \(received, capped at expected\)\.",
      "dekningsgrad = min(mottatt, forventet) / forventet (mottatt, men høyst forventet)."),
+    (r"A target says which year it is for\.", "Et mål sier hvilket år det gjelder for."),
+    (r"Counts, shares, rates and medians are not negative\.", "Antall, andeler, rater og medianer er ikke negative."),
+    (r"Nothing is suppressed in the mart; disclosure control happens at publication\.",
+     "Ingenting er skjult i marten; avsløringskontroll skjer ved publisering."),
+    (r"The rolling coverage covers 1 to 12 months\.", "Den glidende dekningsgraden dekker 1 til 12 måneder."),
+    (r"Where both are known, numerator ≤ denominator\.", "Der begge er kjent, er teller ≤ nevner."),
     (r"table (\S+) does not exist", r"tabellen \1 finnes ikke"),
 )
 _COMPILED = tuple((re.compile(pattern, re.DOTALL), replacement) for pattern, replacement in PHRASES)

@@ -79,8 +79,8 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 def running_portal(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[Portal]:
     """Build the warehouse and accounts in ``home`` and serve the portal until the block ends."""
     settings = Settings(home=home).ensure()
-    write_rows(settings.warehouse, "vft_mottakere", vft_rows(200, seed=3))
-    write_rows(settings.warehouse, "kpr_kontakter", kontakter_rows(100, seed=4))
+    write_rows(settings, "vft_mottakere", vft_rows(200, seed=3))
+    write_rows(settings, "kpr_kontakter", kontakter_rows(100, seed=4))
     environ = {"HELSEDATA_HOME": str(home)}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HELSEDATA_NEW_PASSWORD", PASSWORD)

@@ -7,9 +7,9 @@ from datetime import date
 
 import duckdb
 import pytest
-import yaml
 
-from kernel.config import PROJECT_ROOT, Settings
+from kernel.codelists import read_seed
+from kernel.config import Settings
 from kernel.errors import RefusedError, UserInputError
 from kernel.sources import PERSON_YEAR_SPINE
 from privacy import audit
@@ -143,8 +143,8 @@ def test_the_year_domain_follows_the_date_passed_in():
 
 
 def test_the_contribution_bound_of_person_aar_is_the_dbt_year_spine():
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text())
-    assert (project["vars"]["first_year"], project["vars"]["last_year"]) == PERSON_YEAR_SPINE
+    years = [int(r["aar"]) for r in read_seed("calendar_years")]
+    assert (min(years), max(years)) == PERSON_YEAR_SPINE and len(years) == len(set(years))
     assert get_dataset("person_aar").rows_per_person == PERSON_YEAR_SPINE[1] - PERSON_YEAR_SPINE[0] + 1
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
 
 from kernel.codelists import read_seed
 from quality.labels import Outcome, grade
+from quality.measures import Coverage, Timeliness
 from quality.report import to_bokmal
 from quality.specs import CATEGORIES, all_specs
 from tests.bokmal import english_words
@@ -33,9 +35,15 @@ def _outcomes(failing_critical: bool, failing_warning: bool, categories: int) ->
     return out + [Outcome("w", kinds[0], "warning", not failing_warning)] if kinds else out
 
 
-@pytest.mark.parametrize("failing_critical, failing_warning, categories, documentation, age", list(itertools.product(
-    (False, True), (False, True), (0, 2, 3), (None, 0.3, 0.9, 1.0), (None, 2.0, 60.0))))
-def test_every_label_reason_has_a_bokmal_wording(failing_critical, failing_warning, categories, documentation, age):
-    label = grade(_outcomes(failing_critical, failing_warning, categories), documentation, age)
+TIMELINESS = (None, Timeliness("2024-12", dt.date(2025, 4, 1), -30), Timeliness("2024-12", dt.date(2025, 4, 1), 600))
+COVERAGE = (None, Coverage("2024", 10, 10, ()), Coverage("2024", 10, 9, ("4601",)))
+
+
+@pytest.mark.parametrize("failing_critical, failing_warning, categories, documentation, timeliness, coverage",
+                         list(itertools.product((False, True), (False, True), (0, 2, 3), (None, 0.3, 0.9, 1.0),
+                                                TIMELINESS, COVERAGE)))
+def test_every_label_reason_has_a_bokmal_wording(failing_critical, failing_warning, categories, documentation,
+                                                 timeliness, coverage):
+    label = grade(_outcomes(failing_critical, failing_warning, categories), documentation, timeliness, coverage)
     for reason in label.reasons:
         assert english_words(to_bokmal(reason).replace("c_", "")) == [], reason

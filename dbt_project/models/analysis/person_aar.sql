@@ -11,7 +11,7 @@
     The person-year's kommune is its welfare-technology kommune, else its care-service kommune,
     else its contact kommune (2024 codes, the lowest code when there are several); fylke is that
     kommune's fylke in the kommuner_2024 seed ('99' for the unknown kommune 9999).
-    Years are the spine int_years; a person has at most one row per spine year, which is the
+    Years are the spine calendar_years (seed); a person has at most one row per spine year, which is the
     contribution bound the room states (kernel.sources.PERSON_AAR).
 #}
 
@@ -25,7 +25,7 @@ vft as (
 
 years as (
 
-    select * from {{ ref('int_years') }}
+    select * from {{ ref('calendar_years') }}
 
 ),
 
