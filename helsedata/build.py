@@ -136,8 +136,8 @@ def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] |
 
 def prepare_warehouse(settings: Settings) -> None:
     """Create the tables dbt reads before their writers have run, then export the room's applications."""
-    from kernel.warehouse import ensure_shared_tables, writer
     from kernel.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import ensure_shared_tables, writer
 
     settings.ensure()
     with writer(settings) as con:

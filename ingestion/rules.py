@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kernel.codelists import codes
 from ingestion import fnr_polars
 from ingestion.fnr import D_NUMBER_DAY_OFFSET, H_NUMBER_MONTH_OFFSET, SYNTHETIC_MONTH_OFFSET
 from ingestion.fnr_polars import with_fnr_fields
@@ -41,6 +40,7 @@ from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
 from ingestion.pseudonym import PseudonymKey
 from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
+from kernel.codelists import codes
 from kernel.sources import FODSELSNUMMER, MONTH_PATTERN, Column, Source, raw_columns
 
 #: rule name → what it means. Order = checking order.

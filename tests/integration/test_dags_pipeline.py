@@ -59,8 +59,8 @@ def test_a_rejected_file_stays_new_and_fails_naming_it(settings):
 def test_a_file_of_which_no_row_loads_fails_with_its_quarantine_summary(settings):
     """Every row quarantined: the file is recorded (not offered again) but nothing loaded — a failure."""
     folder = pipeline.landing_dir(settings, SOURCE)
-    some = write_extract(folder / "some.csv", SOURCE, [valid_row(SOURCE, 1), {**valid_row(SOURCE, 2), "startdato": "x"}])
-    none = write_extract(folder / "none.csv", SOURCE, [{**valid_row(SOURCE, i), "tjenestetype": "999"} for i in range(3)])
+    write_extract(folder / "some.csv", SOURCE, [valid_row(SOURCE, 1), {**valid_row(SOURCE, 2), "startdato": "x"}])
+    write_extract(folder / "none.csv", SOURCE, [{**valid_row(SOURCE, i), "tjenestetype": "999"} for i in range(3)])
 
     results = pipeline.ingest_landing(settings, SOURCE)
     assert [(r.status, r.rows_loaded) for r in results] == [("loaded", 0), ("loaded", 1)]

@@ -191,8 +191,8 @@ def test_dbt_docs_generate_writes_the_site(demo_build):
 
 def _raw_rows(settings: Settings, table: str, rows: list[dict]) -> None:
     """Insert ``rows`` as if loaded from one file (lineage columns as ingestion writes them)."""
-    from kernel.warehouse import writer
     from kernel.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import writer
 
     with writer(settings) as con:
         for source in SOURCES.values():
