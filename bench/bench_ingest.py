@@ -42,8 +42,8 @@ SOURCE = "kpr_kontakter"
 
 
 def child_ingest(home: Path, files: list[Path]) -> dict:
-    from kernel.config import Settings
     from ingestion import ingest_files
+    from kernel.config import Settings
 
     settings = Settings(home=home).ensure()
     start = time.perf_counter()

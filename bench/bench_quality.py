@@ -27,7 +27,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +38,8 @@ RESULTS = ROOT / "bench" / "results"
 from kernel.config import Settings  # noqa: E402
 from quality.specs import ROW_COUNT_BAND, Check, DatasetSpec, all_specs  # noqa: E402
 from quality.suites import asset_query  # noqa: E402
+
+T = TypeVar("T")
 
 
 def _literal(value) -> str:
@@ -88,6 +92,14 @@ def plain_sql(warehouse: Path, specs) -> dict[tuple[str, str], int]:
     return out
 
 
+def timed(times: list[float], action: Callable[[], T]) -> T:
+    """Run ``action``, append the seconds it took to ``times`` and return its result."""
+    started = time.perf_counter()
+    result = action()
+    times.append(time.perf_counter() - started)
+    return result
+
+
 def bench_rows(rows: int, repeat: int) -> int:
     """GX validation vs plain SQL on one generated ``rows``-row table, with exact expected counts."""
     from quality.runner import validate
@@ -102,8 +114,8 @@ def bench_rows(rows: int, repeat: int) -> int:
     validate([spec], settings)  # warm-up
     times: dict[str, list[float]] = {"gx": [], "sql": []}
     for _ in range(repeat):
-        t = time.perf_counter(); gx = validate([spec], settings)["raw.big"]; times["gx"].append(time.perf_counter() - t)
-        t = time.perf_counter(); sql = plain_sql(path, [spec]); times["sql"].append(time.perf_counter() - t)
+        gx = timed(times["gx"], lambda: validate([spec], settings)["raw.big"])
+        sql = timed(times["sql"], lambda: plain_sql(path, [spec]))
     expected = big_expected(rows)
     wrong = [(r.check, r.unexpected_count, sql.get(("raw.big", r.check)), expected.get(r.check))
              for r in gx if r.check in expected and not (r.unexpected_count == sql[("raw.big", r.check)] == expected[r.check][0])]
@@ -163,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     run_quality(settings, report=False)  # warm-up: GX import, context, first queries
     times: dict[str, list[float]] = {"quality": [], "gx": [], "sql": []}
     for _ in range(args.repeat):
-        t = time.perf_counter(); run_quality(settings); times["quality"].append(time.perf_counter() - t)
-        t = time.perf_counter(); gx = validate(specs, settings); times["gx"].append(time.perf_counter() - t)
-        t = time.perf_counter(); sql = plain_sql(settings.warehouse, specs); times["sql"].append(time.perf_counter() - t)
+        timed(times["quality"], lambda: run_quality(settings))
+        gx = timed(times["gx"], lambda: validate(specs, settings))
+        sql = timed(times["sql"], lambda: plain_sql(settings.warehouse, specs))
 
     # Compare counts (GX's between on the period asset excludes null ratios, as SQL does).
     mismatches = [(name, r.check, r.unexpected_count, sql[(name, r.check)]) for name, results in gx.items()

@@ -59,7 +59,7 @@ def ingestion_dag(source: str):
 
         @task(retries=0)
         def check_rejected(results: list[dict]) -> None:
-            """Fail the run naming every rejected file (the good ones are loaded already)."""
+            """Fail the run naming every file of which no row loaded: rejected, or all quarantined (the good ones are loaded already)."""
             from helsedata.pipeline import raise_for_rejected
 
             raise_for_rejected(source, results)

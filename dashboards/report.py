@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dashboards.indicators import STATUSES, build_goals, build_indicators
+from dashboards.registries import build_registry_pages, registry_names, thresholds
+from kernel.config import Settings
 from kernel.formats import (
     SUPPRESSED_SYMBOL,
     format_date,
@@ -35,9 +38,6 @@ from kernel.formats import (
     format_share,
     format_unit,
 )
-from dashboards.indicators import STATUSES, build_goals, build_indicators
-from dashboards.registries import build_registry_pages, registry_names, thresholds
-from kernel.config import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Folder of the registry pages, under the reports folder.

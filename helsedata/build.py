@@ -16,7 +16,8 @@ call. It
    rebuilt some models), so the quality gate can refuse a quality run older than the marts it
    would vouch for (docs/quality.md, "The publication gate");
 5. raises :class:`BuildFailure` (a :class:`~kernel.errors.PipelineFailure`) naming every model
-   or test that failed and dbt's message for it.
+   or test that failed and dbt's message for it, and :class:`~kernel.errors.UserInputError`
+   (exit 2) when ``--select`` matched no node — dbt itself calls that a success.
 
 dbt writes its ``target/`` and ``logs/`` under ``$HELSEDATA_HOME/dbt/``, never into the source
 tree, so two platforms (or two test workers) can build at the same time.
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kernel.config import DBT_PROJECT_DIR, Settings
-from kernel.errors import PipelineFailure
+from kernel.errors import PipelineFailure, UserInputError
 
 __all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "generate_docs"]
 
@@ -135,8 +136,8 @@ def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] |
 
 def prepare_warehouse(settings: Settings) -> None:
     """Create the tables dbt reads before their writers have run, then export the room's applications."""
-    from kernel.warehouse import ensure_shared_tables, writer
     from kernel.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import ensure_shared_tables, writer
 
     settings.ensure()
     with writer(settings) as con:
@@ -277,6 +278,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
         ``label_refresh``.
     :raises BuildFailure: when dbt could not run or any node failed; the message names each failed
         model or test and dbt's reason.
+    :raises UserInputError: when ``select`` matched no node (nothing was built).
     """
     from dbt.cli.main import dbtRunner
 
@@ -292,14 +294,17 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
                                                             + _demo_vars(settings))
             finally:
                 _release_duckdb()
-        ok = bool(outcome.success) and outcome.exception is None
+        nodes = _outcomes(outcome.result)
+        # dbt answers a selection that matches nothing with a warning and success; it built nothing.
+        ok = bool(outcome.success) and outcome.exception is None and bool(nodes)
     finally:
         record_build(settings, kind, select, started_at, ok)
-    nodes = _outcomes(outcome.result)
-    result = BuildResult(ok=bool(outcome.success), seconds=time.perf_counter() - started,
-                         target_path=target_path, nodes=nodes)
+    result = BuildResult(ok=ok, seconds=time.perf_counter() - started, target_path=target_path, nodes=nodes)
     if outcome.exception is not None:
         raise BuildFailure(f"dbt build could not run: {outcome.exception}", result) from outcome.exception
+    if outcome.success and not nodes:
+        raise UserInputError(f"--select {' '.join(select or ())} traff ingen dbt-noder (modell, seed, snapshot "
+                             "eller test); ingenting ble bygget. Se nodenavnene med `dbt ls` eller i dbt_project/.")
     if not outcome.success or result.failed:
         raise BuildFailure(_failure_message(result.failed, len(nodes)), result)
     return result

@@ -6,8 +6,8 @@ between them, the same way for the CLI and for Airflow:
 
 * which extract files in ``$HELSEDATA_HOME/landing/<source>/`` are new
   (:func:`landing_files`: not yet loaded, judged by the file's sha256 in ``ingest.manifest``),
-* load exactly those (:func:`ingest_landing`) and turn rejected files into one failure that names
-  them (:func:`raise_for_rejected`),
+* load exactly those (:func:`ingest_landing`) and turn files of which nothing loaded — rejected
+  whole, or every row quarantined — into one failure that names them (:func:`raise_for_rejected`),
 * put demo extracts where the ingestion picks them up (:func:`demo_to_landing`),
 * and the names of the data the steps produce (``*_ASSET_URI``), which Airflow uses for
   data-aware scheduling.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel.config import Settings
-from kernel.errors import PipelineFailure
+from kernel.errors import UserInputError
 from kernel.sources import SOURCES, get_source
 
 #: Name endings of extract files in ``landing/<source>/``; anything else (a ``*.part`` still being
@@ -129,22 +129,37 @@ def result_json(result: Any) -> dict[str, Any]:
     return dict(result) if isinstance(result, Mapping) else result.to_json()
 
 
+class NothingLoaded(UserInputError):
+    """Files of which no row loaded: rejected whole, or every row quarantined (bad input, exit 2)."""
+
+
 def raise_for_rejected(source: str, results: Iterable[Any]) -> None:
-    """Raise :class:`PipelineFailure` naming every rejected file and why; otherwise do nothing.
+    """Raise :class:`NothingLoaded` naming every file of which no row loaded and why; otherwise do nothing.
 
-    Accepts ``IngestResult`` objects or their JSON form (what an Airflow task passes on).
+    A file is a failure when ingestion rejected it whole, and also when it was read but every row
+    went to quarantine (ingestion recorded it, so it is not offered again, but nothing reached the
+    warehouse). Files with some rows loaded are not failures: their quarantine is reported with the
+    load. Accepts ``IngestResult`` objects or their JSON form (what an Airflow task passes on).
 
-    >>> raise_for_rejected("kpr_kontakter", [{"file": "a.csv", "status": "loaded"}])
-    >>> raise_for_rejected("kpr_kontakter", [{"file": "b.csv", "status": "rejected", "error": "bad header"}])
+    >>> raise_for_rejected("kpr_kontakter", [{"file": "a.csv", "source": "kpr_kontakter", "sha256": "0",
+    ...                     "status": "loaded", "rows_read": 3, "rows_loaded": 1, "rows_quarantined": 2}])
+    >>> raise_for_rejected("kpr_kontakter", [{"file": "b.csv", "source": "kpr_kontakter", "sha256": "0",
+    ...                     "status": "rejected", "error": "feil overskrift"}])
     Traceback (most recent call last):
     ...
-    kernel.errors.PipelineFailure: 1 kpr_kontakter file rejected (nothing loaded from it): b.csv: bad header
+    helsedata.pipeline.NothingLoaded: kpr_kontakter: ingen rader lastet inn fra 1 fil: b.csv: avvist: feil overskrift
     """
-    rejected = [r for r in map(result_json, results) if r.get("status") == "rejected"]
-    if rejected:
-        files = "; ".join(f"{r.get('file')}: {r.get('error') or 'rejected'}" for r in rejected)
-        noun = "file" if len(rejected) == 1 else "files"
-        raise PipelineFailure(f"{len(rejected)} {source} {noun} rejected (nothing loaded from it): {files}")
+    from ingestion import IngestResult
+
+    failed = []
+    for result in (IngestResult(**result_json(r)) for r in results):
+        if result.status == "rejected":
+            failed.append(f"{result.file}: avvist: {result.error or 'ukjent feil'}")
+        elif result.nothing_loaded:
+            failed.append(f"{result.file}: alle {result.quarantine_summary()}")
+    if failed:
+        noun = "fil" if len(failed) == 1 else "filer"
+        raise NothingLoaded(f"{source}: ingen rader lastet inn fra {len(failed)} {noun}: {'; '.join(failed)}")
 
 
 def demo_to_landing(settings: Settings, scale: float, seed: int, *, progress: bool = False) -> dict[str, list[Path]]:
@@ -176,7 +191,7 @@ def demo_to_landing(settings: Settings, scale: float, seed: int, *, progress: bo
 
 
 __all__ = [
-    "MARTS_ASSET_URI", "PUBLIC_ASSET_URI", "QUALITY_ASSET_URI", "SOURCES", "WAREHOUSE_POOL",
+    "MARTS_ASSET_URI", "PUBLIC_ASSET_URI", "QUALITY_ASSET_URI", "SOURCES", "WAREHOUSE_POOL", "NothingLoaded",
     "demo_to_landing", "ingest_landing", "landing_asset_uri", "landing_dir",
     "landing_files", "loaded_hashes", "raise_for_rejected", "raw_asset_uri", "result_json",
 ]

@@ -95,7 +95,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
 
     from kernel.warehouse import writer
 
-    published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with writer(settings) as con:
         missing = [t for t in (MART_VALUES, MART_STATUS) if not _exists(con, t)]
         if missing:

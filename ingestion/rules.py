@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kernel.codelists import codes
 from ingestion import fnr_polars
 from ingestion.fnr import D_NUMBER_DAY_OFFSET, H_NUMBER_MONTH_OFFSET, SYNTHETIC_MONTH_OFFSET
 from ingestion.fnr_polars import with_fnr_fields
@@ -41,7 +40,8 @@ from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
 from ingestion.pseudonym import PseudonymKey
 from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
-from kernel.sources import FODSELSNUMMER, Column, Source, raw_columns
+from kernel.codelists import codes
+from kernel.sources import FODSELSNUMMER, MONTH_PATTERN, Column, Source, raw_columns
 
 #: rule name → what it means. Order = checking order.
 RULES: dict[str, str] = {
@@ -54,29 +54,28 @@ RULES: dict[str, str] = {
     "date_invalid": "A date is not a real calendar date written YYYY-MM-DD.",
     "integer_invalid": "An integer field is not a whole number.",
     "boolean_invalid": "A boolean field is not one of true/false, 1/0, ja/nei.",
-    "periode_invalid": "periode is not a month written YYYY-MM.",
+    "periode_invalid": "The period column of a monthly source (Source.period, e.g. periode) is not a month written YYYY-MM.",
     "code_not_in_list": "A coded field holds a value outside its code list (for vft_mottakere: outside the welfare-technology codes).",
-    "date_in_future": "A date (or the first day of periode) lies after the day of ingestion.",
+    "date_in_future": "A date (or the first day of a monthly period such as periode) lies after the day of ingestion.",
     "date_before_source": "The row's event date (kontaktdato, startdato, or the first day of periode) lies before the source's first day (Source.first_day).",
     "kommunenummer_invalid": "kommunenummer was not a valid municipality code on the row's date (kernel.kommuner).",
-    "rapporteringsenhet_invalid": "rapporteringsenhet is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
+    "rapporteringsenhet_invalid": "The reporting unit (Source.unit_column of a source whose unit may be an organisation number, e.g. rapporteringsenhet) is neither a kommunenummer valid in the period nor a valid 9-digit organisation number.",
     "period_end_before_start": "The end date is before the start date.",
     "birth_after_event": "The birth date in the identity number is after the row's event date (kontaktdato or startdato).",
-    "count_negative": "A delivery count is negative.",
-    "count_inconsistent": "mottatt_digitalt or mottatt_innen_frist is greater than mottatt.",
+    "count_negative": "A count (Source.count_columns) is negative.",
+    "count_inconsistent": "A count is greater than the count it is part of (Source.count_rules, e.g. mottatt_digitalt > mottatt).",
     "duplicate_in_file": "The row repeats an earlier line of the same file exactly; the first occurrence is kept.",
     "duplicate_in_warehouse": "The row repeats a row already loaded from another file; the loaded row is kept.",
 }
 
 #: Accepted spellings of booleans (lower-cased before lookup).
 BOOLEAN_VALUES = {"true": True, "false": False, "1": True, "0": False, "ja": True, "nei": False}
-COUNT_COLUMNS = ("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist")
 IDENTITY_COLUMN = FODSELSNUMMER.name
 #: In a person source, a quarantined value with a run of this many digits is kept only as a keyed
 #: hash (unless it is a date or a known kommunenummer): 4 digits of an identity number are the
 #: shortest piece the platform treats as identifying.
 IDENTIFYING_DIGITS = 4
-#: registry_reporting has no identity column; as defence in depth a value with this many digits
+#: A source without an identity column (registry_reporting); as defence in depth a value with this many digits
 #: (an identity number in the wrong file) is hashed there too. Its 9-digit organisation numbers
 #: and counts stay readable.
 SCRUB_MIN_DIGITS_OTHER = 11
@@ -85,6 +84,8 @@ HASH_PREFIX = "keyed-hash:"
 WITHHELD = "<skjult>"
 
 RULE_COLUMN, DETAIL_COLUMN, VALUES_COLUMN = "_rule", "_detail", "_values"
+#: The first day of a monthly source's period (a date), for the date and kommune rules.
+PERIOD_START = "__period_start"
 
 
 @dataclass
@@ -156,10 +157,9 @@ def _checks(source: Source, ctx: RuleContext) -> list[Check]:
         for name in fnr_polars.FNR_RULES:
             checks.append(Check(name, (rule == name).fill_null(False), pl.lit(FNR_DETAILS.get(name, name))))
     checks += _type_checks(source)
-    if source.name == "registry_reporting":
-        periode = pl.col("periode")
-        checks.append(Check("periode_invalid", ~periode.str.contains(r"^\d{4}-(0[1-9]|1[0-2])$").fill_null(False),
-                            pl.format("periode {} er ikke en måned skrevet ÅÅÅÅ-MM", pl.col(_show("periode")))))
+    if month := _month_column(source):
+        checks.append(Check("periode_invalid", ~pl.col(month).str.contains(MONTH_PATTERN).fill_null(False),
+                            pl.format("{} {} er ikke en måned skrevet ÅÅÅÅ-MM", pl.lit(month), pl.col(_show(month)))))
     checks += _codelist_checks(source)
     checks += _date_range_checks(source, ctx.today)
     checks += _kommune_checks(source)
@@ -175,9 +175,14 @@ def _checks(source: Source, ctx: RuleContext) -> list[Check]:
             "birth_after_event", (pl.col("__birth_date") > pl.col(_typed(event))).fill_null(False),
             pl.format("fødselsdatoen i fødselsnummeret er etter {} {}", pl.lit(event), pl.col(_show(event))),
         ))
-    if source.name == "registry_reporting":
-        checks += _count_checks()
+    if source.count_columns:
+        checks += _count_checks(source)
     return checks
+
+
+def _month_column(source: Source) -> str | None:
+    """The period column of a source reported by month (``YYYY-MM``), if it is one."""
+    return source.period.column if source.period and source.period.grain == "month" else None
 
 
 def _type_checks(source: Source) -> list[Check]:
@@ -220,9 +225,9 @@ def _norwegian_date(day: dt.date) -> str:
 
 def _date_range_checks(source: Source, today: dt.date) -> list[Check]:
     """``date_in_future`` over every date, then ``date_before_source`` over the event date."""
-    if source.name == "registry_reporting":
-        dates = {"periode": pl.col("__periode_start")}
-        event = "periode"
+    if month := _month_column(source):
+        dates = {month: pl.col(PERIOD_START)}
+        event = month
     else:
         dates = {c: pl.col(_typed(c)) for c in source.date_columns}
         event = source.kommune_date_column
@@ -248,24 +253,33 @@ def _kommune_checks(source: Source) -> list[Check]:
         return [Check("kommunenummer_invalid", ~pl.col("__kommune_valid"),
                       pl.format("kommunenummer {} var ikke gyldig på {} {}", pl.col(_show("kommunenummer")),
                                 pl.lit(source.kommune_date_column), pl.col(_show(source.kommune_date_column))))]
-    if source.name == "registry_reporting":
-        return [Check("rapporteringsenhet_invalid", ~(pl.col("__kommune_valid") | orgnr_valid(pl.col("rapporteringsenhet"))),
-                      pl.format("rapporteringsenhet {} er verken et kommunenummer gyldig i {} eller et gyldig organisasjonsnummer",
-                                pl.col(_show("rapporteringsenhet")), pl.col(_show("periode"))))]
+    if source.unit_may_be_orgnr and (month := _month_column(source)):
+        unit = source.unit_column
+        return [Check("rapporteringsenhet_invalid", ~(pl.col("__kommune_valid") | orgnr_valid(pl.col(unit))),
+                      pl.format("{} {} er verken et kommunenummer gyldig i {} eller et gyldig organisasjonsnummer",
+                                pl.lit(unit), pl.col(_show(unit)), pl.col(_show(month))))]
     return []
 
 
-def _count_checks() -> list[Check]:
-    negative = pl.coalesce([pl.when(pl.col(_typed(c)) < 0).then(pl.lit(c)) for c in COUNT_COLUMNS])
-    mottatt = pl.col(_typed("mottatt"))
-    over = pl.coalesce([pl.when(pl.col(_typed(c)) > mottatt).then(pl.lit(c))
-                        for c in ("mottatt_digitalt", "mottatt_innen_frist")])
-    over_value = pl.when(over == "mottatt_digitalt").then(pl.col(_show("mottatt_digitalt"))).otherwise(pl.col(_show("mottatt_innen_frist")))
-    return [
-        Check("count_negative", negative.is_not_null(), pl.format("{} er negativ", negative)),
-        Check("count_inconsistent", over.is_not_null(),
-              pl.format("{} ({}) er større enn mottatt ({})", over, over_value, pl.col(_show("mottatt")))),
-    ]
+def _count_checks(source: Source) -> list[Check]:
+    """``count_negative`` over :attr:`Source.count_columns`, then ``count_inconsistent`` over its rules."""
+    negative = pl.coalesce([pl.when(pl.col(_typed(c)) < 0).then(pl.lit(c)) for c in source.count_columns])
+    checks = [Check("count_negative", negative.is_not_null(), pl.format("{} er negativ", negative))]
+    rules = source.count_rules
+    if rules:
+        broken = [(pl.col(_typed(r.part)) > pl.col(_typed(r.whole))).fill_null(False) for r in rules]
+        part = _first_broken(broken, [pl.lit(r.part) for r in rules])
+        checks.append(Check("count_inconsistent", part.is_not_null(), pl.format(
+            "{} ({}) er større enn {} ({})", part, _first_broken(broken, [pl.col(_show(r.part)) for r in rules]),
+            _first_broken(broken, [pl.lit(r.whole) for r in rules]),
+            _first_broken(broken, [pl.col(_show(r.whole)) for r in rules]))))
+    return checks
+
+
+def _first_broken(broken: list[pl.Expr], values: list[pl.Expr]) -> pl.Expr:
+    """The value belonging to the first broken rule: every call tests the same conditions in the
+    same order, so the pieces of one detail sentence name the same rule."""
+    return pl.coalesce([pl.when(b).then(v) for b, v in zip(broken, values)])
 
 
 @dataclass(frozen=True)
@@ -286,10 +300,10 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     if source.has_identity_number:
         frame = with_fnr_fields(frame, IDENTITY_COLUMN, ctx.today)  # also strips surrounding blanks
         frame = frame.with_columns(_birth_date())
-    if source.name == "registry_reporting":
-        frame = frame.with_columns(pl.when(pl.col("periode").str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"))
-                                   .then((pl.col("periode") + "-01").str.to_date("%Y-%m-%d", strict=False))
-                                   .alias("__periode_start"))
+    if month := _month_column(source):
+        frame = frame.with_columns(pl.when(pl.col(month).str.contains(MONTH_PATTERN))
+                                   .then((pl.col(month) + "-01").str.to_date("%Y-%m-%d", strict=False))
+                                   .alias(PERIOD_START))
     frame = frame.with_columns(_kommune_valid(frame, source, ctx))
     checks = _checks(source, ctx)
     # Each rule's verdict is materialised once; the detail sentences are only built for bad rows.
@@ -315,8 +329,8 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
 def _kommune_valid(frame: pl.DataFrame, source: Source, ctx: RuleContext) -> pl.Series:
     if source.kommune_date_column:
         return ctx.kommuner.valid(frame["kommunenummer"], frame[_typed(source.kommune_date_column)]).alias("__kommune_valid")
-    if source.name == "registry_reporting":
-        return ctx.kommuner.valid(frame["rapporteringsenhet"], frame["__periode_start"]).alias("__kommune_valid")
+    if _month_column(source):
+        return ctx.kommuner.valid(frame[source.unit_column], frame[PERIOD_START]).alias("__kommune_valid")
     return pl.Series("__kommune_valid", [True] * frame.height)
 
 

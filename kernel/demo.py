@@ -31,7 +31,7 @@ def record_demo_scale(settings: Settings, scale: float, seed: int) -> None:
         con.execute(f"create table if not exists {DEMO_RUNS_TABLE} "
                     "(generated_at TIMESTAMP, scale DOUBLE, seed BIGINT)")
         con.execute(f"insert into {DEMO_RUNS_TABLE} values (?, ?, ?)",
-                    [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), scale, seed])
+                    [dt.datetime.now(dt.UTC).replace(tzinfo=None), scale, seed])
 
 
 def demo_scale(settings: Settings) -> float | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from kernel.codelists import codes
 from kernel.config import Settings
 
 
@@ -49,6 +50,10 @@ def write_rows(settings: Settings, source_name: str, rows: Iterable[Sequence]) -
     return len(data)
 
 
+#: The welfare-technology codes of code list 9151 (the seed, as vft_mottakere's contract says).
+WELFARE_TECHNOLOGY_CODES = sorted(int(c) for c in codes("codelist_tjenestetype", "tjenestetype_kode", where="velferdsteknologi"))
+
+
 def vft_rows(n_persons: int, seed: int = 0, year: int = 2024,
              kommuner: Sequence[str] = ("0301", "1103", "4601")) -> list[tuple]:
     """Welfare-technology rows: 1–3 services per person (codes 6, 26, 27, 28)."""
@@ -59,7 +64,7 @@ def vft_rows(n_persons: int, seed: int = 0, year: int = 2024,
         born = rng.randint(1920, 2000)
         sex = rng.choice("KM")
         kommune = rng.choice(list(kommuner))
-        for code in rng.sample([6, 26, 27, 28], rng.randint(1, 3)):
+        for code in rng.sample(WELFARE_TECHNOLOGY_CODES, rng.randint(1, 3)):
             start = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
             rows.append((pid, born, sex, kommune, code, start, None, rng.random() < 0.5))
     return rows
@@ -69,8 +74,8 @@ def kontakter_rows(n_persons: int, seed: int = 0, year: int = 2024, mean_contact
                    kommuner: Sequence[str] = ("0301", "1103", "4601", "5001", "3301")) -> list[tuple]:
     """Contact rows: a geometric-ish number of contacts per person in one year."""
     rng = random.Random(seed)
-    kinds = ["fastlege", "legevakt", "helsestasjon", "fysioterapi"]
-    forms = ["oppmote", "telefon", "video", "e-konsultasjon"]
+    kinds = sorted(codes("codelist_tjenesteyter", "tjenesteyter"))
+    forms = sorted(codes("codelist_kontaktform", "kontaktform"))
     rows = []
     for i in range(n_persons):
         pid = person(i)

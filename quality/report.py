@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from kernel.config import Settings
 from kernel.formats import format_date, format_number
 from quality.labels import LABEL_NAMES
-from kernel.config import Settings
 
 TEMPLATE = "quality_report.html.j2"
 

@@ -7,9 +7,9 @@ the kommune calendar or the previous period), how bad a failure is (``critical``
 publication, ``warning`` only lowers the label) and how many rows may violate it (``threshold``, in
 percent of rows, as DQD does; GX's ``mostly = 1 - threshold/100``).
 
-Raw datasets are derived from :mod:`kernel.sources` (columns, types, required columns and code
-lists are declared there once) plus the few facts below that sources.py does not hold (business
-keys, grouping for the period comparison). Marts are declared here as literal data, only with the
+Raw datasets are derived from :mod:`kernel.sources` alone (columns, types, required columns, code
+lists, business key, period, reporting unit and count rules are declared there once), so a new
+source gets its spec without a line here. Marts are declared here as literal data, only with the
 checks GX owns (dbt's tests own the rest; see the marts section). Nothing else in the package names
 a column: :func:`quality.suites.build_suite` turns any spec into a GX suite.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kernel import codelists
-from kernel.sources import SOURCES, Source, raw_columns
+from kernel.sources import DUCKDB_TYPES, MONTH_PATTERN, SOURCES, Period, Source, raw_columns
 
 CATEGORIES = ("conformance", "completeness", "plausibility")
 CONTEXTS = ("verification", "validation")
@@ -118,19 +118,14 @@ class DatasetSpec:
 
 # --------------------------------------------------------------------------- raw datasets
 
-_DUCKDB_TYPES = {"text": "VARCHAR", "date": "DATE", "integer": "BIGINT", "boolean": "BOOLEAN",
-                 "timestamp": "TIMESTAMP"}
-
-#: Facts about raw datasets that kernel/sources.py does not hold.
-RAW_EXTRAS: dict[str, dict[str, Any]] = {
-    "kpr_kontakter": {"periods": PeriodComparison("kommunenummer", "year(kontaktdato)", "year(kontaktdato)")},
-    "kpr_tjenester": {"periods": PeriodComparison("kommunenummer", "year(startdato)", "year(startdato)")},
-    "vft_mottakere": {"periods": PeriodComparison("kommunenummer", "year(startdato)", "year(startdato)")},
-    "registry_reporting": {
-        "periods": PeriodComparison("rapporteringsenhet", "periode", "cast(substring(periode, 1, 4) as integer)"),
-        "business_key": ("register", "rapporteringsenhet", "periode"),
-    },
-}
+def period_comparison(source: Source) -> PeriodComparison | None:
+    """Row counts per reporting unit, latest period against the previous: by month for a monthly
+    source, by year for one dated by day."""
+    if source.period is None:
+        return None
+    period = source.period
+    by = period.column if period.grain == "month" else period.year_sql()
+    return PeriodComparison(source.unit_column, by, period.year_sql())
 
 
 def _codelist_values(column_type: str, seed_column: str, where: str | None) -> list:
@@ -142,7 +137,6 @@ def _codelist_values(column_type: str, seed_column: str, where: str | None) -> l
 def raw_spec(source: Source, today: dt.date | None = None) -> DatasetSpec:
     """The spec of ``raw.<source>``, derived from the source's declaration."""
     today = today or dt.date.today()
-    extras = RAW_EXTRAS.get(source.name, {})
     columns = raw_columns(source)
     names = {c.name for c in columns}
     checks: list[Check] = [
@@ -190,12 +184,16 @@ def raw_spec(source: Source, today: dt.date | None = None) -> DatasetSpec:
         checks.append(Check(f"{end}_not_before_{start}", "a_ge_b", "plausibility", "verification",
                             args={"column_a": end, "column_b": start},
                             description=f"{end} is on or after {start} (when filled)."))
-    if key := extras.get("business_key"):
+    if key := source.business_key:
         checks.append(Check("business_key_unique", "unique", "conformance", "verification", severity="warning",
                             args={"columns": list(key)}, description=f"One row per {', '.join(key)}."))
-    if source.name == "registry_reporting":
-        checks += _registry_reporting_checks(today)
-    periods = extras.get("periods")
+    checks += _count_checks(source)
+    if source.period and source.period.grain == "month":
+        checks += _month_checks(source.period.column, today)
+    checks += _count_rule_checks(source)
+    if source.unit_may_be_orgnr and source.period:
+        checks.append(_unit_check(source, source.period))
+    periods = period_comparison(source)
     if periods:
         low, high = ROW_COUNT_BAND
         checks.append(Check(
@@ -207,38 +205,48 @@ def raw_spec(source: Source, today: dt.date | None = None) -> DatasetSpec:
                         f"groups under {ROW_COUNT_BAND_MIN_PREVIOUS} rows before are not compared)."))
     return DatasetSpec(
         name=source.raw_table, description=source.description, checks=tuple(checks),
-        columns=tuple((c.name, _DUCKDB_TYPES[c.type]) for c in columns), exact_columns=True,
+        columns=tuple((c.name, DUCKDB_TYPES[c.type]) for c in columns), exact_columns=True,
         periods=periods,
         example_columns=tuple(n for n in ("_file_sha256", "_line_number") if n in names),
-        data_date=source.kommune_date_column or ("periode" if source.name == "registry_reporting" else None),
+        data_date=source.period.column if source.period else None,
     )
 
 
-def _registry_reporting_checks(today: dt.date) -> list[Check]:
-    counts = ("forventet", "mottatt", "mottatt_digitalt", "mottatt_innen_frist")
-    checks = [Check(f"{c}_not_negative", "between", "plausibility", "verification",
-                    args={"column": c, "min_value": 0}, description=f"{c} is not negative.") for c in counts]
-    checks += [
-        Check("periode_is_month", "rows", "conformance", "verification",
-              args={"where": "not regexp_full_match(periode, '[0-9]{4}-(0[1-9]|1[0-2])')", "columns": ["periode"]},
-              description="periode is a month, YYYY-MM."),
-        Check("periode_plausible", "rows", "plausibility", "verification",
-              args={"where": f"periode < '{EARLIEST_PLAUSIBLE_DATE:%Y-%m}' or periode > '{today:%Y-%m}'",
-                    "columns": ["periode"]},
-              description="periode is not in the future and not before 1900."),
-        Check("mottatt_digitalt_within_mottatt", "a_ge_b", "plausibility", "verification",
-              args={"column_a": "mottatt", "column_b": "mottatt_digitalt"},
-              description="Deliveries received electronically ≤ deliveries received."),
-        Check("mottatt_innen_frist_within_mottatt", "a_ge_b", "plausibility", "verification",
-              args={"column_a": "mottatt", "column_b": "mottatt_innen_frist"},
-              description="Deliveries received on time ≤ deliveries received."),
-        Check("rapporteringsenhet_valid", "rows", "conformance", "validation",
-              args={"where": "not (regexp_full_match(rapporteringsenhet, '[0-9]{9}') or "
-                             + kommune_valid_sql("rapporteringsenhet", "cast(periode || '-01' as date)") + ")",
-                    "columns": ["register", "rapporteringsenhet", "periode"]},
-              description="rapporteringsenhet is a kommunenummer valid in that year or a 9-digit organisation number."),
+def _count_checks(source: Source) -> list[Check]:
+    return [Check(f"{c}_not_negative", "between", "plausibility", "verification",
+                  args={"column": c, "min_value": 0}, description=f"{c} is not negative.")
+            for c in source.count_columns]
+
+
+def _month_checks(column: str, today: dt.date) -> list[Check]:
+    """A monthly period column holds a month (:data:`kernel.sources.MONTH_PATTERN`) in a plausible range."""
+    return [
+        Check(f"{column}_is_month", "rows", "conformance", "verification",
+              args={"where": f"not regexp_matches({column}, '{MONTH_PATTERN}')", "columns": [column]},
+              description=f"{column} is a month, YYYY-MM."),
+        Check(f"{column}_plausible", "rows", "plausibility", "verification",
+              args={"where": f"{column} < '{EARLIEST_PLAUSIBLE_DATE:%Y-%m}' or {column} > '{today:%Y-%m}'",
+                    "columns": [column]},
+              description=f"{column} is not in the future and not before {EARLIEST_PLAUSIBLE_DATE.year}."),
     ]
-    return checks
+
+
+def _count_rule_checks(source: Source) -> list[Check]:
+    return [Check(f"{r.part}_within_{r.whole}", "a_ge_b", "plausibility", "verification",
+                  args={"column_a": r.whole, "column_b": r.part}, description=f"{r.part} ≤ {r.whole}.")
+            for r in source.count_rules]
+
+
+def _unit_check(source: Source, period: Period) -> Check:
+    """A unit that may be an organisation number: a kommunenummer valid in the period, or 9 digits
+    (the mod-11 check digit is ingestion's rule)."""
+    unit = source.unit_column
+    return Check(
+        f"{unit}_valid", "rows", "conformance", "validation",
+        args={"where": f"not (regexp_full_match({unit}, '[0-9]{{9}}') or "
+                       + kommune_valid_sql(unit, period.first_day_sql()) + ")",
+              "columns": list(source.business_key or (unit, period.column))},
+        description=f"{unit} is a kommunenummer valid in the period or a 9-digit organisation number.")
 
 
 def kommune_valid_sql(column: str, date_sql: str) -> str:

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from kernel.config import Settings
-from kernel.warehouse import writer
 from kernel.sources import SOURCES, raw_table_ddl
+from kernel.warehouse import writer
 from quality.specs import MART_SPECS
 
 #: Kommuner valid in both 2023 and 2024 (no reform in between).

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import polars as pl
 
+from kernel.codelists import read_seed
 from synthetic.calibration import (
     CONTACTS_PER_YEAR, DIGITAL_KOMMUNE_SIGMA, DIGITAL_SHARE, PHONE_SHARE, VIDEO_OF_DIGITAL, YEARS,
 )
@@ -26,8 +27,10 @@ from synthetic.population import Population, day_number_of_year
 #: Persons per chunk: bounds memory (≈1 M contact rows per chunk and year at most).
 CHUNK_PERSONS = 250_000
 
-TJENESTEYTERE = ("fastlege", "legevakt", "helsestasjon", "fysioterapi", "psykisk_helse")
-KONTAKTFORMER = ("oppmote", "telefon", "video", "e-konsultasjon")
+#: The code lists in their seed's order: SERVICE_MIX's columns and the form numbers of
+#: :func:`_contacts` (0 oppmote, 1 telefon, 2 video, 3 e-konsultasjon) follow it.
+TJENESTEYTERE = tuple(r["tjenesteyter"] for r in read_seed("codelist_tjenesteyter"))
+KONTAKTFORMER = tuple(r["kontaktform"] for r in read_seed("codelist_kontaktform"))
 _TJENESTEYTERE = pl.Series(TJENESTEYTERE)
 _KONTAKTFORMER = pl.Series(KONTAKTFORMER)
 #: Age bands (lower bounds of the next band) and relative contacts per person-year.

@@ -35,8 +35,8 @@ def publish(as_json: bool, override: bool, reason: str | None, actor: str | None
 
         actor = getpass.getuser()
     result = run_publish(settings(), override_reason=reason if override else None, actor=actor)
-    from kernel.formats import format_number as num
     from dashboards.report import GATE_LABELS, report_pages
+    from kernel.formats import format_number as num
 
     pages = report_pages(settings())
     human = [(f"Publiserte {num(result.tables.get('public.indicator_values', 0))} indikatorverdier "

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.sources import SOURCES as ALL_SOURCES
 from ingestion.testing import TEST_KEY_HEX
+from kernel.sources import SOURCES as ALL_SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"

@@ -11,8 +11,7 @@ import shutil
 import pytest
 
 from helsedata import pipeline
-from kernel.errors import PipelineFailure
-from ingestion.testing import TEST_KEY_HEX, write_extract, write_valid_extract
+from ingestion.testing import TEST_KEY_HEX, valid_row, write_extract, write_valid_extract
 
 SOURCE = "kpr_tjenester"
 
@@ -48,12 +47,36 @@ def test_a_rejected_file_stays_new_and_fails_naming_it(settings):
 
     results = pipeline.ingest_landing(settings, SOURCE)
     assert {r.file: r.status for r in results} == {str(bad): "rejected", str(good): "loaded"}
-    with pytest.raises(PipelineFailure, match=r"1 kpr_tjenester file rejected .*bad\.csv: "):
+    with pytest.raises(pipeline.NothingLoaded, match=r"kpr_tjenester: ingen rader lastet inn fra 1 fil: .*bad\.csv: avvist: ") as failure:
         pipeline.raise_for_rejected(SOURCE, results)
+    assert failure.value.exit_code == 2 and "good.csv" not in str(failure.value)
     # JSON results (what an Airflow task passes on) work the same.
-    with pytest.raises(PipelineFailure, match=r"bad\.csv"):
+    with pytest.raises(pipeline.NothingLoaded, match=r"bad\.csv"):
         pipeline.raise_for_rejected(SOURCE, [pipeline.result_json(r) for r in results])
     assert pipeline.landing_files(settings, SOURCE) == [bad]
+
+
+def test_a_file_of_which_no_row_loads_fails_with_its_quarantine_summary(settings):
+    """Every row quarantined: the file is recorded (not offered again) but nothing loaded — a failure."""
+    folder = pipeline.landing_dir(settings, SOURCE)
+    write_extract(folder / "some.csv", SOURCE, [valid_row(SOURCE, 1), {**valid_row(SOURCE, 2), "startdato": "x"}])
+    write_extract(folder / "none.csv", SOURCE, [{**valid_row(SOURCE, i), "tjenestetype": "999"} for i in range(3)])
+
+    results = pipeline.ingest_landing(settings, SOURCE)
+    assert [(r.status, r.rows_loaded) for r in results] == [("loaded", 0), ("loaded", 1)]
+    expected = r"kpr_tjenester: ingen rader lastet inn fra 1 fil: .*none\.csv: alle 3 satt i karantene \(code_not_in_list 3\)$"
+    for given in (results, [pipeline.result_json(r) for r in results]):
+        with pytest.raises(pipeline.NothingLoaded, match=expected):
+            pipeline.raise_for_rejected(SOURCE, given)
+    assert pipeline.landing_files(settings, SOURCE) == []  # both recorded: neither is offered again
+
+
+def test_run_exits_2_with_the_quarantine_summary_when_a_file_loads_nothing(run_cli, home):
+    folder = home / "landing" / SOURCE
+    write_extract(folder / "none.csv", SOURCE, [{**valid_row(SOURCE, i), "tjenestetype": "999"} for i in range(2)])
+    result = run_cli("run", "--json", environ={"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX})
+    assert result.exit_code == 2, result.stderr
+    assert "none.csv: alle 2 satt i karantene (code_not_in_list 2)" in result.stdout + result.stderr
 
 
 def test_nothing_is_new_in_an_empty_or_missing_landing_folder(settings):

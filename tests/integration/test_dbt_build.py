@@ -191,8 +191,8 @@ def test_dbt_docs_generate_writes_the_site(demo_build):
 
 def _raw_rows(settings: Settings, table: str, rows: list[dict]) -> None:
     """Insert ``rows`` as if loaded from one file (lineage columns as ingestion writes them)."""
-    from kernel.warehouse import writer
     from kernel.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import writer
 
     with writer(settings) as con:
         for source in SOURCES.values():
@@ -272,3 +272,12 @@ def test_seed_definitions_are_complete():
     for r in rows:
         assert r["navn"] and r["name_en"] and r["strategy_goal"] and r["unit"] and r["source"]
         assert (r["target"] == "") == (r["target_year"] == ""), r["indicator_id"]
+
+
+def test_cli_build_select_matching_nothing_is_an_error(run_cli):
+    """dbt calls a selection that matches no node a success; the platform does not (issue 10, item 6)."""
+    result = run_cli("build", "--select", "mart_that_does_not_exist", "--json")
+    assert result.exit_code == 2, result.stdout
+    body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert body["ok"] is False and body["status"] == 2
+    assert "mart_that_does_not_exist traff ingen dbt-noder" in body["error"]

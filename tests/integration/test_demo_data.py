@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 
 import synthetic
-from kernel.kommuner import valid_kommunenummer
 from ingestion import fnr
+from kernel.kommuner import valid_kommunenummer
 from kernel.sources import SOURCES
 from synthetic.calibration import DIGITAL_SHARE, YEARS, vft_unique_recipients
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kernel.formats import format_number, format_scale
 from helsedata.cli import main
 from kernel.codelists import read_seed
+from kernel.formats import format_number, format_scale
 from tests.bokmal import english_words
 
 pytestmark = pytest.mark.slow

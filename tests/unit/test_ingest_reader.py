@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from kernel.errors import UserInputError
 from ingestion.reader import FileRejected, check_header, normalise_encoding, read_batches, read_header, split_fields
+from kernel.errors import UserInputError
 
 
 def lines_of(path: Path, batch_bytes: int, encoding: str = "utf-8", max_line_bytes: int = 1 << 16) -> list[tuple]:
