@@ -220,6 +220,20 @@ def _raw_facts(con: duckdb.DuckDBPyConnection, name: str, source: _Source) -> di
             "retained_since": _first_load(con, name)}
 
 
+#: Room datasets that are not a raw source: linked analysis tables built by dbt.
+LINKED: dict[str, _Source] = {
+    "person_aar": _Source(
+        Text("Analyserommet: personår med velferdsteknologi, tjenester og kontakter",
+             "Analysis room: person-years with welfare technology, services and contacts"),
+        Text("Én rad per pseudonymisert person og år som kobler velferdsteknologi, kommunale pleie- og "
+             "omsorgstjenester og KPR-kontakter, med de offentlige nøklene år, kommune, fylke, kjønn og "
+             "aldersgruppe.",
+             "One row per pseudonymised person and year linking welfare technology, municipal care services "
+             "and KPR contacts, with the public keys year, kommune, fylke, sex and age group."),
+        (Text("velferdsteknologi", "welfare technology"), Text("KPR", "KPR"), Text("kobling", "linkage")),
+        _PERSONS, (KOMMUNE, TJENESTETYPE), "make_date(aar, 1, 1)", None),
+}
+
 _APPLY = Text("Søknad om datatilgang til Helsedataservice", "Data access application to Helsedataservice")
 _ROOM = Text("Analyserommet: spørringer med differensielt personvern under en datatilgangstillatelse",
              "The analysis room: differentially private queries under a data permit")
@@ -253,6 +267,22 @@ def collect(con: duckdb.DuckDBPyConnection) -> list[Entry]:
                                 f"A view over {table} in the analysis room (privacy.catalogue); every answer "
                                 "is made by OpenDP with noise, charged to the permit's privacy budget."),
                 distributions=(_APPLY, _ROOM), **common))
+    for name, room in DATASETS.items():
+        if name in SOURCES or name not in LINKED or not _table_exists(con, room.table):
+            continue
+        source = LINKED[name]
+        records, individuals, start, end = con.execute(
+            f"select count(*), count(distinct person_id), min(aar), max(aar) from {room.table}").fetchone()
+        entries.append(Entry(
+            "room", name, room.table, source.title, source.description, keywords=source.keywords,
+            provenance=Text(f"Bygget av dbt fra de pseudonymiserte rådataene ({room.table}); hvert svar lages av "
+                            "OpenDP med støy etter personvernbudsjettet i tillatelsen.",
+                            f"Built by dbt from the pseudonymised raw data ({room.table}); every answer is made "
+                            "by OpenDP with noise, charged to the permit's privacy budget."),
+            population=source.population, coding_systems=source.coding_systems,
+            records=safe_count(records), individuals=safe_count(individuals),
+            temporal=(dt.date(start, 1, 1), dt.date(end, 12, 31)) if start else None,
+            quality=labels.get(room.table), distributions=(_APPLY, _ROOM)))
     for table, (title, description, coding) in PUBLISHED.items():
         if not _table_exists(con, table):
             continue

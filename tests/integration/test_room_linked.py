@@ -116,13 +116,13 @@ def test_a_filter_leaves_sensitivity_scale_and_privacy_map_unchanged(statistic, 
 
 def test_a_filtered_aggregate_moves_by_at_most_k_when_one_person_is_added(settings):
     """Empirical stability: adding a heavy person changes the filtered counts by ≤ k in total."""
-    write_rows(settings.warehouse, "kpr_kontakter", kontakter_rows(200, seed=5))
+    write_rows(settings, "kpr_kontakter", kontakter_rows(200, seed=5))
     ds = get_dataset("kpr_kontakter")
     spec = AggregateSpec(ds, ("kommunenummer", "kontaktform"), "count", where=(("tjenesteyter", "fastlege"),))
     before = run_aggregate(settings.warehouse, spec)
     heavy = [(person(9_999), 1950, "K", "0301", date(2024, 1, 1 + i), "fastlege", form)
              for i in range(25) for form in ("oppmote",)]
-    write_rows(settings.warehouse, "kpr_kontakter", heavy)
+    write_rows(settings, "kpr_kontakter", heavy)
     after = run_aggregate(settings.warehouse, spec)
     change = sum(abs(after.get(k, (0,))[0] - before.get(k, (0,))[0]) for k in before.keys() | after.keys())
     assert change == ds.rows_per_person
@@ -160,7 +160,7 @@ def test_fylke_is_a_key_of_every_person_level_dataset():
 
 @pytest.fixture
 def room(settings) -> tuple[Settings, str]:
-    write_rows(settings.warehouse, "vft_mottakere", vft_rows(400, seed=4))
+    write_rows(settings, "vft_mottakere", vft_rows(400, seed=4))
     return settings, permit(settings, datasets="vft_mottakere", researcher="kari", reviewer="ola")
 
 
@@ -203,7 +203,7 @@ def test_a_release_failing_disclosure_control_is_refused_and_audited(room):
     settings, pid = room
     few = [(person(50_000 + i), 1940, "K", kommune, 6, date(2024, 2, 1), None, False)
            for i, kommune in enumerate(("5001", "5001", "5001", "5006", "5006"))]
-    write_rows(settings.warehouse, "vft_mottakere", few)
+    write_rows(settings, "vft_mottakere", few)
     with pytest.raises(RefusedError, match="utleveringskontrollen"):
         _request(settings, pid, by=("kommunenummer",), where=(("fylke", "50"),))
     assert releases(settings) == []
@@ -241,7 +241,7 @@ def test_a_review_written_into_the_tables_without_the_log_is_caught(room):
 
 def test_release_cli_exit_codes_and_json(run_cli, home):
     settings = Settings(home=home).ensure()
-    write_rows(settings.warehouse, "vft_mottakere", vft_rows(400, seed=4))
+    write_rows(settings, "vft_mottakere", vft_rows(400, seed=4))
     pid = permit(settings, datasets="vft_mottakere", researcher="kari", reviewer="ola")
     made = run_cli("room", "release", "request", "--permit", pid, "--researcher", "kari", "--dataset",
                    "vft_mottakere", "--by", "kjonn", "--where", "aldersgruppe=80+", "--count", "--json")
@@ -263,7 +263,7 @@ def test_release_cli_exit_codes_and_json(run_cli, home):
 
 def test_query_cli_takes_where_and_refuses_a_value_outside_the_domain(run_cli, home):
     settings = Settings(home=home).ensure()
-    write_rows(settings.warehouse, "vft_mottakere", vft_rows(100, seed=6))
+    write_rows(settings, "vft_mottakere", vft_rows(100, seed=6))
     pid = permit(settings, datasets="vft_mottakere", researcher="kari", reviewer="ola")
     args = ("room", "query", "--permit", pid, "--researcher", "kari", "--dataset", "vft_mottakere", "--by", "aar",
             "--count", "--epsilon", "1/10")

@@ -82,7 +82,7 @@ def test_heavy_user_is_truncated_to_the_contribution_bound(warehouse):
 
     heavy = [(person(10_002), 1940, "K", "0301", date(2024, 3, 1) + timedelta(days=i), "fastlege", "oppmote")
              for i in range(50)]
-    write_rows(warehouse.warehouse, "kpr_kontakter", heavy)
+    write_rows(warehouse, "kpr_kontakter", heavy)
     spec = AggregateSpec(get_dataset("kpr_kontakter"), ("kommunenummer",), "count")
     exact = run_aggregate(warehouse.warehouse, spec)
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)
@@ -107,7 +107,7 @@ def test_welfare_technology_counts_distinct_persons_active_in_the_year(warehouse
     con.close()
     assert exact[("0301",)][0] == persons
     # a service from 2022 to 2023 counts in 2022 and 2023 and not after it ended
-    write_rows(warehouse.warehouse, "vft_mottakere",
+    write_rows(warehouse, "vft_mottakere",
                [(person(30_000), 1950, "K", "0301", 6, date(2022, 5, 1), date(2023, 1, 1), False)])
     by_year = run_aggregate(warehouse.warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("aar",), "count",
                                                                where=(("kommunenummer", "0301"),), today=today))
