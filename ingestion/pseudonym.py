@@ -8,8 +8,13 @@ number, separated by a domain prefix so that neither can be joined to the other:
   ``HMAC(key, QUARANTINE_DOMAIN ‖ person_id)``. A quarantined row can be traced by whoever holds
   the key and the original extract, but not linked to a person's rows in the warehouse.
 
-Hashes are computed once per *distinct* value of a batch (Python's C-level SHA-256 with the HMAC
-pads precomputed) and mapped back onto the column, rather than once per row.
+Hashes are computed once per *distinct* value (Python's C-level SHA-256 with the HMAC pads
+precomputed) and mapped back onto the column with a Polars join, rather than once per row. During a
+run, :class:`PseudonymMemo` remembers every ``person_id`` made so far, so a person who appears in
+many batches and yearly files is hashed once per run, not once per batch (at scale 0.02 that is
+≈ 10 times fewer HMACs). Its memory grows with the number of distinct persons (≈ 90 bytes each,
+≈ 0.5 GB for the whole population), not with the number of rows; it lives only in the ingesting
+process and is never written anywhere.
 
 Guards, because a wrong key fails silently — it still makes 64 hex characters per person:
 
@@ -133,6 +138,35 @@ class PseudonymKey:
             hasher = _PrecomputedHmac(self.secret, domain)
             digests = [hasher.hexdigest(v) for v in digests]
         table = pl.DataFrame({"value": distinct, "hash": pl.Series(digests, dtype=pl.Binary).cast(pl.String)})
+        frame = values.cast(pl.String).to_frame("value").join(table, on="value", how="left", maintain_order="left")
+        return frame["hash"].rename(values.name)
+
+
+class PseudonymMemo:
+    """``person_id`` of every identity number pseudonymised so far in this run (in memory only).
+
+    :meth:`pseudonyms` hashes only the numbers it has not seen, then joins. The lookup first
+    narrows the memo to the batch's distinct numbers (a semi join whose hash table is the small
+    side), so a batch costs a scan of the memo plus work in proportion to its own rows.
+    """
+
+    def __init__(self, key: PseudonymKey):
+        self._key = key
+        self._known = pl.DataFrame(schema={"value": pl.String, "hash": pl.String})
+
+    def __len__(self) -> int:
+        return self._known.height
+
+    def pseudonyms(self, values: pl.Series) -> pl.Series:
+        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct value is hashed once per memo."""
+        distinct = values.drop_nulls().unique().cast(pl.String).to_frame("value")
+        new = distinct.join(self._known, on="value", how="anti")
+        if new.height:
+            fresh = new.with_columns(self._key.pseudonyms(new["value"]).alias("hash"))
+            self._known = pl.concat([self._known, fresh], rechunk=False)
+            if self._known.n_chunks() > 64:
+                self._known = self._known.rechunk()
+        table = self._known.join(distinct, on="value", how="semi")
         frame = values.cast(pl.String).to_frame("value").join(table, on="value", how="left", maintain_order="left")
         return frame["hash"].rename(values.name)
 

@@ -39,7 +39,7 @@ from ingestion.fnr import D_NUMBER_DAY_OFFSET, H_NUMBER_MONTH_OFFSET, SYNTHETIC_
 from ingestion.fnr_polars import with_fnr_fields
 from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
-from ingestion.pseudonym import PseudonymKey
+from ingestion.pseudonym import PseudonymKey, PseudonymMemo
 from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
 from kernel.sources import FODSELSNUMMER, Column, Source, raw_columns
 
@@ -94,6 +94,12 @@ class RuleContext:
     today: dt.date
     key: PseudonymKey
     kommuner: KommuneCalendar = field(default_factory=KommuneCalendar)
+    #: person_id of every number pseudonymised in this run, so each is hashed once.
+    memo: PseudonymMemo | None = None
+
+    def __post_init__(self) -> None:
+        if self.memo is None:
+            self.memo = PseudonymMemo(self.key)
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,7 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     bad = bad.with_columns(
         pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(c.detail.fill_null("")) for i, c in enumerate(checks)]).alias(DETAIL_COLUMN)
     )
-    return CheckedBatch(good=_to_raw(good, source, ctx.key, file_sha256), bad=_to_quarantine(bad, source, ctx.key))
+    return CheckedBatch(good=_to_raw(good, source, ctx.memo, file_sha256), bad=_to_quarantine(bad, source, ctx.key))
 
 
 def _kommune_valid(frame: pl.DataFrame, source: Source, ctx: RuleContext) -> pl.Series:
@@ -379,12 +385,12 @@ def _to_quarantine(bad: pl.DataFrame, source: Source, key: PseudonymKey) -> pl.D
     })
 
 
-def _to_raw(good: pl.DataFrame, source: Source, key: PseudonymKey, file_sha256: str) -> pl.DataFrame:
+def _to_raw(good: pl.DataFrame, source: Source, memo: PseudonymMemo, file_sha256: str) -> pl.DataFrame:
     """Raw-table shape: derive birth year and sex, then replace the number by its pseudonym."""
     person: list[pl.Expr] = []
     if source.has_identity_number:
         person = [
-            pl.lit(key.pseudonyms(good[IDENTITY_COLUMN])).alias("person_id"),
+            pl.lit(memo.pseudonyms(good[IDENTITY_COLUMN])).alias("person_id"),
             pl.col(fnr_polars.BIRTH_YEAR).cast(pl.Int64).alias("fodselsaar"),
             pl.col(fnr_polars.SEX).alias("kjonn"),
         ]

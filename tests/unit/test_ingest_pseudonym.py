@@ -19,20 +19,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.config import Settings
-from kernel.errors import ConfigurationError
 from ingestion.pseudonym import (
     FINGERPRINT_DOMAIN,
     KEY_ENV,
     PSEUDONYM_DOMAIN,
     QUARANTINE_DOMAIN,
     PseudonymKey,
+    PseudonymMemo,
     _PrecomputedHmac,
     key_path,
     key_weakness,
     load_key,
 )
 from ingestion.testing import TEST_KEY_HEX, write_valid_extract
+from kernel.config import Settings
+from kernel.errors import ConfigurationError
 
 KEY = PseudonymKey(bytes.fromhex(TEST_KEY_HEX))
 
@@ -168,3 +169,28 @@ def test_the_fingerprint_is_recorded_only_with_a_load(run_cli, home, tmp_path, m
     assert run_cli("ingest", "kpr_kontakter", good, "--json").exit_code == 0
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["13888012235", "01015450068", "x", "", "7"])),
+                         max_size=12), max_size=5))
+def test_memo_gives_the_keys_pseudonyms_batch_after_batch(batches):
+    memo = PseudonymMemo(KEY)
+    for batch in batches:
+        values = pl.Series("fnr", batch, dtype=pl.String)
+        assert memo.pseudonyms(values).to_list() == KEY.pseudonyms(values).to_list()
+
+
+def test_memo_hashes_each_distinct_number_once_per_run(monkeypatch):
+    hashed: list[str] = []
+    real = PseudonymKey.pseudonyms
+
+    def recording(self, values):
+        hashed.extend(values.to_list())
+        return real(self, values)
+
+    monkeypatch.setattr(PseudonymKey, "pseudonyms", recording)
+    memo = PseudonymMemo(KEY)
+    memo.pseudonyms(pl.Series(["13888012235", "01015450068", "13888012235"]))
+    memo.pseudonyms(pl.Series(["01015450068", "13888012235", "02020250081"]))
+    assert sorted(hashed) == ["01015450068", "02020250081", "13888012235"]
+    assert len(memo) == 3
