@@ -13,7 +13,10 @@ Two steps, so that a DP query costs about what an exact ``GROUP BY`` costs:
    interchangeable, so ties do not matter. The file name carries a fingerprint of
    the dataset definition, ``k`` and the raw table's lineage (row count and xor of
    ``hash(_file_sha256, _line_number)``); a new load gives a new fingerprint and a rebuild.
-   Building is serialised by a file lock and published by an atomic rename.
+   Building is serialised by a file lock and published by an atomic rename. The pipeline builds
+   the extracts right after a load (:func:`prepare_extracts`, called by ``helsedata ingest`` and
+   ``helsedata run``), so the first query after a load costs about what a warm one does instead
+   of paying for the build.
 2. **Per query.** A plain ``GROUP BY`` on the extract (values clipped to the query bounds, nulls
    dropped). Groups whose key is not in the public domains are discarded before the measurement;
    missing public keys are filled with zero by the caller, so every public key is released.
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.errors import ConfigurationError
-from privacy.catalogue import Dataset, domain
+from privacy.catalogue import DATASETS, Dataset, domain
 
 #: Folder (under HELSEDATA_HOME) of the bounded extracts.
 CACHE_DIR = "room_cache"
@@ -165,6 +168,24 @@ def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
         return path
     finally:
         con.close()
+
+
+def prepare_extracts(warehouse: Path, tables: Sequence[str] | None = None) -> dict[str, Path]:
+    """Build the bounded extract of every dataset over ``tables`` (default: every dataset) now.
+
+    The hook the pipeline calls after a load. A dataset whose table does not exist yet (its
+    source never loaded, or a mart not built) is skipped; it is built by its first query.
+    :returns: dataset name → extract file, for the datasets built or already current.
+    """
+    built = {}
+    for ds in DATASETS.values():
+        if tables is not None and ds.table not in tables:
+            continue
+        try:
+            built[ds.name] = bounded_extract(warehouse, ds)
+        except ConfigurationError:  # not loaded yet
+            continue
+    return built
 
 
 def run_aggregate(warehouse: Path, spec: AggregateSpec) -> dict[tuple[str, ...], tuple]:
