@@ -91,9 +91,9 @@ def child_read_csv(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_ingest(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from helsedata.pipeline import prepare_room
     from ingestion import ingest_files
+    from kernel.config import Settings
 
     settings = Settings(home=home).ensure()
     start = time.perf_counter()
@@ -118,8 +118,8 @@ def child_ingest(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_build(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from helsedata.build import build
+    from kernel.config import Settings
 
     settings = Settings(home=home)
     start = time.perf_counter()
@@ -187,8 +187,8 @@ def child_dp(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_publish(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from helsedata.publish import publish
+    from kernel.config import Settings
 
     settings = Settings(home=home)
     start = time.perf_counter()
