@@ -54,9 +54,12 @@ def ingestion_dag(source: str):
             from pathlib import Path
 
             from kernel.config import Settings
+            from helsedata.pipeline import prepare_room
             from ingestion import ingest_files
 
-            results = ingest_files(Settings.from_environ(), source, [Path(p) for p in paths], progress=False)
+            settings = Settings.from_environ()
+            results = ingest_files(settings, source, [Path(p) for p in paths], progress=False)
+            prepare_room(settings, source, results)  # the room's bounded extracts, as `helsedata ingest` does
             return [result.to_json() for result in results]
 
         @task(retries=0)
