@@ -145,30 +145,39 @@ class PseudonymKey:
 class PseudonymMemo:
     """``person_id`` of every identity number pseudonymised so far in this run (in memory only).
 
-    :meth:`pseudonyms` hashes only the numbers it has not seen, then joins. The lookup first
-    narrows the memo to the batch's distinct numbers (a semi join whose hash table is the small
-    side), so a batch costs a scan of the memo plus work in proportion to its own rows.
+    :meth:`pseudonyms` hashes only the numbers it has not seen, then joins. Numbers are kept as
+    64-bit integers (an 11-digit number fits, and integer joins are about three times faster than
+    string joins); the lookup first narrows the memo to the batch's distinct numbers (a semi join
+    whose hash table is the small side), so a batch costs a scan of the memo plus work in
+    proportion to its own rows.
     """
 
     def __init__(self, key: PseudonymKey):
         self._key = key
-        self._known = pl.DataFrame(schema={"value": pl.String, "hash": pl.String})
+        self._known = pl.DataFrame(schema={"n": pl.Int64, "hash": pl.String})
 
     def __len__(self) -> int:
         return self._known.height
 
     def pseudonyms(self, values: pl.Series) -> pl.Series:
-        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct value is hashed once per memo."""
-        distinct = values.drop_nulls().unique().cast(pl.String).to_frame("value")
-        new = distinct.join(self._known, on="value", how="anti")
+        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct number is hashed once per memo.
+
+        Values that are not all 11-digit numbers (never the case for rows that passed the rules)
+        are hashed directly, without the memo: only there is the text ↔ integer mapping one to one.
+        """
+        text = values.cast(pl.String)
+        if not text.drop_nulls().str.contains(r"^[0-9]{11}$").all():
+            return self._key.pseudonyms(values)
+        numbers = text.cast(pl.Int64).to_frame("n")
+        distinct = numbers.drop_nulls().unique()
+        new = distinct.join(self._known, on="n", how="anti")
         if new.height:
-            fresh = new.with_columns(self._key.pseudonyms(new["value"]).alias("hash"))
+            fresh = new.with_columns(self._key.pseudonyms(new["n"].cast(pl.String).str.zfill(11)).alias("hash"))
             self._known = pl.concat([self._known, fresh], rechunk=False)
             if self._known.n_chunks() > 64:
                 self._known = self._known.rechunk()
-        table = self._known.join(distinct, on="value", how="semi")
-        frame = values.cast(pl.String).to_frame("value").join(table, on="value", how="left", maintain_order="left")
-        return frame["hash"].rename(values.name)
+        table = self._known.join(distinct, on="n", how="semi")
+        return numbers.join(table, on="n", how="left", maintain_order="left")["hash"].rename(values.name)
 
 
 class _PrecomputedHmac:

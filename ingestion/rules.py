@@ -300,11 +300,13 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     checks = _checks(source, ctx)
     # Each rule's verdict is materialised once; the detail sentences are only built for bad rows.
     frame = frame.with_columns(c.fails.alias(f"__fails_{i}") for i, c in enumerate(checks))
-    frame = frame.with_columns(
-        pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(pl.lit(c.rule)) for i, c in enumerate(checks)]).alias(RULE_COLUMN)
-    )
-    good = frame.filter(pl.col(RULE_COLUMN).is_null())
-    bad = frame.filter(pl.col(RULE_COLUMN).is_not_null())
+    # The first broken rule as its position (integers are cheap); named only on the bad rows.
+    first = pl.min_horizontal([pl.when(pl.col(f"__fails_{i}")).then(pl.lit(i, dtype=pl.Int8)) for i in range(len(checks))])
+    frame = frame.with_columns(first.alias("__first_rule"))
+    good = frame.filter(pl.col("__first_rule").is_null())
+    bad = frame.filter(pl.col("__first_rule").is_not_null()).with_columns(
+        pl.col("__first_rule").replace_strict(list(range(len(checks))), [c.rule for c in checks], return_dtype=pl.String)
+        .alias(RULE_COLUMN))
     if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
         bad = bad.with_columns(ctx.kommuner.ever_valid(bad["kommunenummer"]).alias("__kommune_known"))
     bad = bad.with_columns(_in_clear(c, source).alias(_clear(c.name)) for c in source.columns)
