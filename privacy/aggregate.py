@@ -122,9 +122,16 @@ def sql_path(path: Path) -> str:
 
 
 def _connect(path: Path | None = None):
+    """A DuckDB connection under the platform's memory limit (``kernel.warehouse.duckdb_config``).
+
+    Without it an in-memory connection may take 80 % of RAM: building the kpr_kontakter extract
+    at scale 0.05 peaked at 3.6 GiB.
+    """
     import duckdb
 
-    con = duckdb.connect(str(path) if path else ":memory:")
+    from kernel.warehouse import duckdb_config
+
+    con = duckdb.connect(str(path) if path else ":memory:", config=duckdb_config())
     con.execute("set enable_progress_bar = false")
     return con
 
@@ -157,6 +164,8 @@ def bounded_extract(warehouse: Path, ds: Dataset) -> Path:
                 return path
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.unlink(missing_ok=True)
+            # Beyond the memory limit DuckDB spills here, next to the extracts (same protection).
+            con.execute(f"set temp_directory = {sql_path(cache / 'spill')}")
             con.execute(f"attach {sql_path(tmp)} as extract")
             con.execute(f"create table extract.main.bounded as {bounded_sql(ds)}")
             con.execute("commit")
