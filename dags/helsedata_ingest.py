@@ -52,9 +52,12 @@ def ingestion_dag(source: str):
             """Validate, pseudonymise and load the files; one result per file (as ``ingest --json``)."""
             from pathlib import Path
 
+            from helsedata.pipeline import prepare_room
             from ingestion import ingest_files
 
-            results = ingest_files(task_settings(), source, [Path(p) for p in paths], progress=False)
+            settings = task_settings()
+            results = ingest_files(settings, source, [Path(p) for p in paths], progress=False)
+            prepare_room(settings, source, results)  # the room's bounded extracts, as `helsedata ingest` does
             return [result.to_json() for result in results]
 
         @task(retries=0)

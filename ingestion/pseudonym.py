@@ -8,8 +8,13 @@ number, separated by a domain prefix so that neither can be joined to the other:
   ``HMAC(key, QUARANTINE_DOMAIN ‖ person_id)``. A quarantined row can be traced by whoever holds
   the key and the original extract, but not linked to a person's rows in the warehouse.
 
-Hashes are computed once per *distinct* value of a batch (Python's C-level SHA-256 with the HMAC
-pads precomputed) and mapped back onto the column, rather than once per row.
+Hashes are computed once per *distinct* value (Python's C-level SHA-256 with the HMAC pads
+precomputed) and mapped back onto the column with a Polars join, rather than once per row. During a
+run, :class:`PseudonymMemo` remembers every ``person_id`` made so far, so a person who appears in
+many batches and yearly files is hashed once per run, not once per batch (at scale 0.02 that is
+≈ 10 times fewer HMACs). Its memory grows with the number of distinct persons (≈ 90 bytes each,
+≈ 0.5 GB for the whole population), not with the number of rows; it lives only in the ingesting
+process and is never written anywhere.
 
 Guards, because a wrong key fails silently — it still makes 64 hex characters per person:
 
@@ -134,6 +139,44 @@ class PseudonymKey:
         table = pl.DataFrame({"value": distinct, "hash": pl.Series(digests, dtype=pl.Binary).cast(pl.String)})
         frame = values.cast(pl.String).to_frame("value").join(table, on="value", how="left", maintain_order="left")
         return frame["hash"].rename(values.name)
+
+
+class PseudonymMemo:
+    """``person_id`` of every identity number pseudonymised so far in this run (in memory only).
+
+    :meth:`pseudonyms` hashes only the numbers it has not seen, then joins. Numbers are kept as
+    64-bit integers (an 11-digit number fits, and integer joins are about three times faster than
+    string joins); the lookup first narrows the memo to the batch's distinct numbers (a semi join
+    whose hash table is the small side), so a batch costs a scan of the memo plus work in
+    proportion to its own rows.
+    """
+
+    def __init__(self, key: PseudonymKey):
+        self._key = key
+        self._known = pl.DataFrame(schema={"n": pl.Int64, "hash": pl.String})
+
+    def __len__(self) -> int:
+        return self._known.height
+
+    def pseudonyms(self, values: pl.Series) -> pl.Series:
+        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct number is hashed once per memo.
+
+        Values that are not all 11-digit numbers (never the case for rows that passed the rules)
+        are hashed directly, without the memo: only there is the text ↔ integer mapping one to one.
+        """
+        text = values.cast(pl.String)
+        if not text.drop_nulls().str.contains(r"^[0-9]{11}$").all():
+            return self._key.pseudonyms(values)
+        numbers = text.cast(pl.Int64).to_frame("n")
+        distinct = numbers.drop_nulls().unique()
+        new = distinct.join(self._known, on="n", how="anti")
+        if new.height:
+            fresh = new.with_columns(self._key.pseudonyms(new["n"].cast(pl.String).str.zfill(11)).alias("hash"))
+            self._known = pl.concat([self._known, fresh], rechunk=False)
+            if self._known.n_chunks() > 64:
+                self._known = self._known.rechunk()
+        table = self._known.join(distinct, on="n", how="semi")
+        return numbers.join(table, on="n", how="left", maintain_order="left")["hash"].rename(values.name)
 
 
 class _PrecomputedHmac:

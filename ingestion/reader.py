@@ -315,14 +315,23 @@ def _decode(data: bytes, encoding: str, path: Path, line_offset: int) -> str:
 
 
 def split_fields(lines: pl.DataFrame, header: list[str]) -> pl.DataFrame:
-    """One string column per header field plus ``_field_count``; fields are unquoted."""
+    """One string column per header field plus ``_field_count``; fields are unquoted.
+
+    The line is split once into a struct column and the fields taken from it; unquoting runs
+    only when the batch has a ``"`` at all (Polars computes both branches of a ``when``, so
+    unquoting every field of an unquoted batch would cost more than the split).
+    """
     n = len(header)
-    parts = pl.col(TEXT_COLUMN).str.split_exact(FIELD_SEPARATOR, n - 1)
-    fields = [parts.struct.field(f"field_{i}").alias(name) for i, name in enumerate(header)]
-    count = (pl.col(TEXT_COLUMN).str.count_matches(FIELD_SEPARATOR, literal=True) + 1).alias("_field_count")
-    blank = (pl.col(TEXT_COLUMN).str.strip_chars() == "").alias("_blank")
-    frame = lines.select(pl.col(LINE_COLUMN), pl.col(TEXT_COLUMN), pl.col(TOO_LONG_COLUMN), *fields, count, blank)
-    return frame.with_columns(_unquote(pl.col(name)) for name in header)
+    frame = lines.with_columns(
+        pl.col(TEXT_COLUMN).str.split_exact(FIELD_SEPARATOR, n - 1).alias("__fields"),
+        (pl.col(TEXT_COLUMN).str.count_matches(FIELD_SEPARATOR, literal=True) + 1).alias("_field_count"),
+        (pl.col(TEXT_COLUMN).str.strip_chars() == "").alias("_blank"),
+    )
+    fields = [pl.col("__fields").struct.field(f"field_{i}").alias(name) for i, name in enumerate(header)]
+    frame = frame.select(pl.col(LINE_COLUMN), pl.col(TEXT_COLUMN), pl.col(TOO_LONG_COLUMN), *fields, "_field_count", "_blank")
+    if frame[TEXT_COLUMN].str.contains('"', literal=True).any():
+        frame = frame.with_columns(_unquote(pl.col(name)) for name in header)
+    return frame
 
 
 def _unquote(column: pl.Expr) -> pl.Expr:

@@ -38,7 +38,7 @@ from ingestion.fnr import D_NUMBER_DAY_OFFSET, H_NUMBER_MONTH_OFFSET, SYNTHETIC_
 from ingestion.fnr_polars import with_fnr_fields
 from ingestion.kommune_check import KommuneCalendar
 from ingestion.orgnr_polars import orgnr_valid
-from ingestion.pseudonym import PseudonymKey
+from ingestion.pseudonym import PseudonymKey, PseudonymMemo
 from ingestion.reader import MAX_LINE_BYTES, TOO_LONG_COLUMN, format_count
 from kernel.codelists import codes
 from kernel.sources import FODSELSNUMMER, MONTH_PATTERN, Column, Source, raw_columns
@@ -95,6 +95,12 @@ class RuleContext:
     today: dt.date
     key: PseudonymKey
     kommuner: KommuneCalendar = field(default_factory=KommuneCalendar)
+    #: person_id of every number pseudonymised in this run, so each is hashed once.
+    memo: PseudonymMemo | None = None
+
+    def __post_init__(self) -> None:
+        if self.memo is None:
+            self.memo = PseudonymMemo(self.key)
 
 
 @dataclass(frozen=True)
@@ -308,11 +314,13 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     checks = _checks(source, ctx)
     # Each rule's verdict is materialised once; the detail sentences are only built for bad rows.
     frame = frame.with_columns(c.fails.alias(f"__fails_{i}") for i, c in enumerate(checks))
-    frame = frame.with_columns(
-        pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(pl.lit(c.rule)) for i, c in enumerate(checks)]).alias(RULE_COLUMN)
-    )
-    good = frame.filter(pl.col(RULE_COLUMN).is_null())
-    bad = frame.filter(pl.col(RULE_COLUMN).is_not_null())
+    # The first broken rule as its position (integers are cheap); named only on the bad rows.
+    first = pl.min_horizontal([pl.when(pl.col(f"__fails_{i}")).then(pl.lit(i, dtype=pl.Int8)) for i in range(len(checks))])
+    frame = frame.with_columns(first.alias("__first_rule"))
+    good = frame.filter(pl.col("__first_rule").is_null())
+    bad = frame.filter(pl.col("__first_rule").is_not_null()).with_columns(
+        pl.col("__first_rule").replace_strict(list(range(len(checks))), [c.rule for c in checks], return_dtype=pl.String)
+        .alias(RULE_COLUMN))
     if source.has_identity_number:  # a public code may be shown in quarantine (see _in_clear)
         bad = bad.with_columns(ctx.kommuner.ever_valid(bad["kommunenummer"]).alias("__kommune_known"))
     bad = bad.with_columns(_in_clear(c, source).alias(_clear(c.name)) for c in source.columns)
@@ -323,7 +331,7 @@ def check_batch(fields: pl.DataFrame, source: Source, ctx: RuleContext, file_sha
     bad = bad.with_columns(
         pl.coalesce([pl.when(pl.col(f"__fails_{i}")).then(c.detail.fill_null("")) for i, c in enumerate(checks)]).alias(DETAIL_COLUMN)
     )
-    return CheckedBatch(good=_to_raw(good, source, ctx.key, file_sha256), bad=_to_quarantine(bad, source, ctx.key))
+    return CheckedBatch(good=_to_raw(good, source, ctx.memo, file_sha256), bad=_to_quarantine(bad, source, ctx.key))
 
 
 def _kommune_valid(frame: pl.DataFrame, source: Source, ctx: RuleContext) -> pl.Series:
@@ -393,12 +401,12 @@ def _to_quarantine(bad: pl.DataFrame, source: Source, key: PseudonymKey) -> pl.D
     })
 
 
-def _to_raw(good: pl.DataFrame, source: Source, key: PseudonymKey, file_sha256: str) -> pl.DataFrame:
+def _to_raw(good: pl.DataFrame, source: Source, memo: PseudonymMemo, file_sha256: str) -> pl.DataFrame:
     """Raw-table shape: derive birth year and sex, then replace the number by its pseudonym."""
     person: list[pl.Expr] = []
     if source.has_identity_number:
         person = [
-            pl.lit(key.pseudonyms(good[IDENTITY_COLUMN])).alias("person_id"),
+            pl.lit(memo.pseudonyms(good[IDENTITY_COLUMN])).alias("person_id"),
             pl.col(fnr_polars.BIRTH_YEAR).cast(pl.Int64).alias("fodselsaar"),
             pl.col(fnr_polars.SEX).alias("kjonn"),
         ]

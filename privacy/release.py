@@ -128,7 +128,7 @@ def request(settings: Settings, req: ReleaseRequest, *, today: date | None = Non
         try:
             permit, _, _ = _permit_state(settings, conn, req.permit_id)
             _check_use(permit, researcher, req.dataset, today)
-            rows, summary = protected_rows(req.by, domains, run_aggregate(settings.warehouse, spec))
+            rows, summary = protected_rows(req.by, domains, run_aggregate(settings, spec))
             details["summary"] = summary
             _check_disclosure(summary)
             with transaction(conn):

@@ -496,7 +496,7 @@ def query(settings: Settings, req: QueryRequest, *, preview: bool = False, today
             result["affordable"] = used + req.epsilon <= total
             return result
 
-        exact = run_aggregate(settings.warehouse, spec)
+        exact = run_aggregate(settings, spec)
 
         try:
             with transaction(conn):

@@ -379,9 +379,35 @@ MART_SPECS: tuple[DatasetSpec, ...] = (
 )
 
 
+#: The analysis room's linked tables (dbt owns their grain and not-null columns, as for marts).
+ANALYSIS_SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="analysis.person_aar",
+        description="One row per pseudonymised person and year (the analysis room's linked dataset).",
+        columns=(("person_id", "VARCHAR"), ("aar", "INTEGER"), ("has_vft", "BOOLEAN"),
+                 ("n_vft_teknologier", "BIGINT"), ("n_tjenester", "BIGINT"), ("n_kontakter", "BIGINT"),
+                 ("n_kontakter_digitale", "BIGINT")),
+        exact_columns=False,
+        example_columns=("aar",),
+        checks=(
+            Check("not_empty", "row_count_at_least", "completeness", "verification", args={"min_value": 1}),
+            Check("vft_technologies_0_to_4", "between", "plausibility", "verification",
+                  args={"column": "n_vft_teknologier", "min_value": 0, "max_value": 4},
+                  description="A person has 0 to 4 of the four welfare technologies in a year."),
+            *(Check(f"{count}_not_negative", "between", "plausibility", "verification",
+                    args={"column": count, "min_value": 0})
+              for count in ("n_tjenester", "n_kontakter", "n_kontakter_digitale")),
+            Check("digital_contacts_within_contacts", "a_ge_b", "plausibility", "verification",
+                  args={"column_a": "n_kontakter", "column_b": "n_kontakter_digitale"},
+                  description="Digital contacts are among the contacts."),
+        ),
+    ),
+)
+
+
 def all_specs(today: dt.date | None = None) -> tuple[DatasetSpec, ...]:
-    """Every dataset the quality run checks: all raw sources, then all marts."""
-    return tuple(raw_spec(s, today) for s in SOURCES.values()) + MART_SPECS
+    """Every dataset the quality run checks: all raw sources, the marts, the analysis tables."""
+    return tuple(raw_spec(s, today) for s in SOURCES.values()) + MART_SPECS + ANALYSIS_SPECS
 
 
 def spec_by_name(name: str, today: dt.date | None = None) -> DatasetSpec:

@@ -32,9 +32,12 @@ def ingest(source: str, files: tuple[Path, ...], as_json: bool, encoding: str | 
     With --json, one JSON object per file is printed, one per line. Exit code 0 when every file
     was loaded or skipped, 2 when any file was rejected or had rows of which none loaded.
     """
+    from helsedata.pipeline import prepare_room
     from ingestion import ingest_files
 
-    results = ingest_files(settings(), source, files, encoding=encoding, demo=demo, progress=not as_json)
+    cfg = settings()
+    results = ingest_files(cfg, source, files, encoding=encoding, demo=demo, progress=not as_json)
+    prepare_room(cfg, source, results)
     for result in results:
         if as_json:
             click.echo(json.dumps(result.to_json(), ensure_ascii=False))

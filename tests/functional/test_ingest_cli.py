@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ingestion.testing import TEST_KEY_HEX, valid_row, write_extract, write_valid_extract
+from kernel.config import Settings
 
 KEYS = ["file", "source", "sha256", "status", "rows_read", "rows_loaded", "rows_quarantined", "quarantine_reasons"]
 
@@ -144,3 +145,22 @@ def test_an_undeclared_utf_16_file_is_rejected_with_the_option_to_use(run_cli, t
     assert rejected.exit_code == 2 and "--encoding utf-16" in lines(rejected)[0]["error"]
     loaded = run_cli("ingest", "kpr_kontakter", path, "--json", "--encoding", "utf-16")
     assert loaded.exit_code == 0 and lines(loaded)[0]["rows_loaded"] == 1
+
+
+def test_ingest_builds_the_rooms_bounded_extract_so_the_first_query_finds_it(run_cli, tmp_path, home):
+    from privacy.aggregate import CACHE_DIR, bounded_extract
+    from privacy.catalogue import get_dataset
+
+    def built() -> set[str]:
+        return {p.name for p in (home / CACHE_DIR).glob("vft_mottakere-*.duckdb")}
+
+    assert run_cli("ingest", "vft_mottakere", write_valid_extract(tmp_path / "a.csv", "vft_mottakere", 6)).exit_code == 0
+    first = built()
+    assert len(first) == 1
+    assert bounded_extract(Settings(home=home), get_dataset("vft_mottakere")).name in first
+    # A new load changes the raw table: the pipeline replaces the extract at once.
+    more = write_valid_extract(tmp_path / "b.csv", "vft_mottakere", 4, start=100)
+    assert run_cli("ingest", "vft_mottakere", more).exit_code == 0
+    second = built()
+    assert len(second) == 1 and second != first
+    assert bounded_extract(Settings(home=home), get_dataset("vft_mottakere")).name in second

@@ -18,6 +18,7 @@ from ingestion import RULES, ingest_files
 from ingestion.fnr import with_check_digits
 from ingestion.reader import MAX_LINE_BYTES
 from ingestion.testing import TEST_KEY_HEX, VALID_ORGNR, synthetic_fnr_born, valid_row, write_extract
+from kernel.config import Settings
 
 TODAY = dt.date(2025, 6, 1)
 KEY_ENV = {"HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX}
@@ -135,6 +136,48 @@ def test_duplicates_within_and_across_files_keep_the_first(settings, tmp_path):
     assert kept == [(2,), (3,)]
     assert details[:2] == [(4, "nøyaktig lik linje 2"), (5, "nøyaktig lik linje 2")]
     assert details[2][0] == 3 and r1.sha256 in details[2][1]
+
+
+def _index(settings, source: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(f"select h, file_sha256, line_number from ingest.row_hashes_{source} order by 2, 3").fetchall()
+
+
+def test_the_duplicate_index_holds_every_loaded_row_and_no_quarantined_one(settings, tmp_path):
+    a, b, c = (valid_row("kpr_tjenester", i) for i in range(3))
+    r1 = _ingest(settings, "kpr_tjenester", write_extract(tmp_path / "1.csv", "kpr_tjenester", [a, b, a]))
+    r2 = _ingest(settings, "kpr_tjenester", write_extract(tmp_path / "2.csv", "kpr_tjenester", [c, b]))
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        loaded = con.execute("select _file_sha256, _line_number from raw.kpr_tjenester order by 1, 2").fetchall()
+    assert sorted((f, n) for _, f, n in _index(settings, "kpr_tjenester")) == loaded
+    assert {(r1.sha256, 2), (r1.sha256, 3), (r2.sha256, 2)} == set(loaded)
+
+
+def test_a_warehouse_loaded_before_the_index_gets_it_built_and_duplicates_still_found(settings, tmp_path):
+    a, b = valid_row("kpr_tjenester", 0), valid_row("kpr_tjenester", 1)
+    _ingest(settings, "kpr_tjenester", write_extract(tmp_path / "old.csv", "kpr_tjenester", [a, b]))
+    with duckdb.connect(str(settings.warehouse)) as con:  # as a warehouse from before the index looked
+        con.execute("drop table ingest.row_hashes_kpr_tjenester")
+        con.execute("drop table ingest.row_hash_index")
+    result = _ingest(settings, "kpr_tjenester", write_extract(tmp_path / "new.csv", "kpr_tjenester", [b]))
+    assert (result.rows_loaded, result.quarantine_reasons) == (0, {"duplicate_in_warehouse": 1})
+    assert len(_index(settings, "kpr_tjenester")) == 2
+
+
+def test_a_hash_collision_in_the_index_never_quarantines_a_different_row(settings, tmp_path):
+    """Every indexed hash of the first file is overwritten with a hash the second file's rows have,
+    so each of its rows collides with a different row; the full comparison must let them all load."""
+    first = write_extract(tmp_path / "a.csv", "kpr_tjenester", [valid_row("kpr_tjenester", i) for i in range(3)])
+    second = write_extract(tmp_path / "b.csv", "kpr_tjenester", [valid_row("kpr_tjenester", i) for i in range(10, 13)])
+    scratch = Settings(home=tmp_path / "scratch").ensure()
+    _ingest(scratch, "kpr_tjenester", second)  # same key: the hashes the second file's rows will have
+    wanted = [h for h, _, _ in _index(scratch, "kpr_tjenester")]
+    _ingest(settings, "kpr_tjenester", first)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("""update ingest.row_hashes_kpr_tjenester set h = (?::UBIGINT[])[line_number - 1]""", [wanted])
+    assert sorted(h for h, _, _ in _index(settings, "kpr_tjenester")) == sorted(wanted)
+    result = _ingest(settings, "kpr_tjenester", second)
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 0)
 
 
 def test_quarantine_never_holds_an_identity_number(settings, tmp_path):

@@ -56,7 +56,7 @@ def test_exact_recipients_per_year_equal_the_published_series(linked, level):
     """The room's pre-noise count of person_aar where has_vft=true equals the mart, cell for cell."""
     spec = AggregateSpec(get_dataset("person_aar"), ("aar", *GEO_KEYS[level]), "count",
                          where=(("has_vft", "true"),), today=TODAY)
-    exact = {key: n for key, (n,) in run_aggregate(linked.warehouse, spec).items()}
+    exact = {key: n for key, (n,) in run_aggregate(linked, spec).items()}
     published = _published(linked, level)
     if level == "kommune":  # the room releases public (2024) kommuner only; the mart also has 9999
         published = {k: v for k, v in published.items() if k[1] in domain("kommunenummer")}
@@ -119,11 +119,11 @@ def test_a_filtered_aggregate_moves_by_at_most_k_when_one_person_is_added(settin
     write_rows(settings, "kpr_kontakter", kontakter_rows(200, seed=5))
     ds = get_dataset("kpr_kontakter")
     spec = AggregateSpec(ds, ("kommunenummer", "kontaktform"), "count", where=(("tjenesteyter", "fastlege"),))
-    before = run_aggregate(settings.warehouse, spec)
+    before = run_aggregate(settings, spec)
     heavy = [(person(9_999), 1950, "K", "0301", date(2024, 1, 1 + i), "fastlege", form)
              for i in range(25) for form in ("oppmote",)]
     write_rows(settings, "kpr_kontakter", heavy)
-    after = run_aggregate(settings.warehouse, spec)
+    after = run_aggregate(settings, spec)
     change = sum(abs(after.get(k, (0,))[0] - before.get(k, (0,))[0]) for k in before.keys() | after.keys())
     assert change == ds.rows_per_person
 
@@ -296,9 +296,9 @@ def test_a_rebuilt_person_aar_gets_a_new_extract(settings):
 
     spec = AggregateSpec(get_dataset("person_aar"), ("fylke",), "count", where=(("has_vft", "true"),), today=TODAY)
     build("run-1", 3)
-    assert run_aggregate(settings.warehouse, spec)[("03",)] == (3,)
+    assert run_aggregate(settings, spec)[("03",)] == (3,)
     build("run-2", 3)  # same count, another run: must not reuse run-1's extract
-    first = bounded_extract(settings.warehouse, get_dataset("person_aar"))
+    first = bounded_extract(settings, get_dataset("person_aar"))
     build("run-3", 5)
-    assert run_aggregate(settings.warehouse, spec)[("03",)] == (5,)
+    assert run_aggregate(settings, spec)[("03",)] == (5,)
     assert not first.exists()

@@ -84,7 +84,7 @@ def test_heavy_user_is_truncated_to_the_contribution_bound(warehouse):
              for i in range(50)]
     write_rows(warehouse, "kpr_kontakter", heavy)
     spec = AggregateSpec(get_dataset("kpr_kontakter"), ("kommunenummer",), "count")
-    exact = run_aggregate(warehouse.warehouse, spec)
+    exact = run_aggregate(warehouse, spec)
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)
     # every test person lives in one kommune, so each keeps min(own contacts, 10) there
     others = con.execute("select sum(least(n, 10)) from (select count(*) as n from raw.kpr_kontakter"
@@ -99,7 +99,7 @@ def test_welfare_technology_counts_distinct_persons_active_in_the_year(warehouse
     from privacy.aggregate import AggregateSpec, run_aggregate
 
     today = date(2026, 11, 29)
-    exact = run_aggregate(warehouse.warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("kommunenummer",),
+    exact = run_aggregate(warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("kommunenummer",),
                                                              "count", today=today))
     con = duckdb.connect(str(warehouse.warehouse), read_only=True)
     persons = con.execute("select count(distinct person_id) from raw.vft_mottakere"
@@ -109,7 +109,7 @@ def test_welfare_technology_counts_distinct_persons_active_in_the_year(warehouse
     # a service from 2022 to 2023 counts in 2022 and 2023 and not after it ended
     write_rows(warehouse, "vft_mottakere",
                [(person(30_000), 1950, "K", "0301", 6, date(2022, 5, 1), date(2023, 1, 1), False)])
-    by_year = run_aggregate(warehouse.warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("aar",), "count",
+    by_year = run_aggregate(warehouse, AggregateSpec(get_dataset("vft_mottakere"), ("aar",), "count",
                                                                where=(("kommunenummer", "0301"),), today=today))
     assert by_year[("2022",)] == (1,) and by_year[("2023",)] == (1,)
     assert by_year[("2024",)] == (persons,)
@@ -152,7 +152,7 @@ def test_empirical_accuracy_matches_accuracy_95(warehouse):
     from privacy.catalogue import get_dataset
 
     spec = AggregateSpec(get_dataset("kpr_kontakter"), ("kommunenummer",), "count")
-    exact = run_aggregate(warehouse.warehouse, spec)
+    exact = run_aggregate(warehouse, spec)
     pid = permit(warehouse, epsilon="10", datasets="kpr_kontakter")
     errors, stated = [], None
     for _ in range(10):
@@ -181,14 +181,14 @@ def test_bounded_extract_is_rebuilt_after_a_load(warehouse):
     from privacy.catalogue import get_dataset
 
     ds = get_dataset("vft_mottakere")
-    first = bounded_extract(warehouse.warehouse, ds)
-    assert bounded_extract(warehouse.warehouse, ds) == first  # unchanged data: reused
-    before = run_aggregate(warehouse.warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
+    first = bounded_extract(warehouse, ds)
+    assert bounded_extract(warehouse, ds) == first  # unchanged data: reused
+    before = run_aggregate(warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
     write_rows(warehouse, "vft_mottakere",
                [(person(20_000), 1950, "K", "5001", 6, vft_rows(1)[0][5], None, True)])
-    second = bounded_extract(warehouse.warehouse, ds)
+    second = bounded_extract(warehouse, ds)
     assert second != first and not first.exists()
-    after = run_aggregate(warehouse.warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
+    after = run_aggregate(warehouse, AggregateSpec(ds, ("kommunenummer",), "count"))
     assert after[("5001",)][0] == before.get(("5001",), (0,))[0] + 1
     # the extract carries no person identifier
     con = duckdb.connect(str(second), read_only=True)
@@ -210,7 +210,7 @@ def test_adding_a_person_changes_no_one_elses_kept_rows(settings):
     write_rows(settings, "vft_mottakere", rows + heavy)  # the heavy person has 16 distinct rows
 
     def extract_rows():
-        path = bounded_extract(settings.warehouse, get_dataset("vft_mottakere"))
+        path = bounded_extract(settings, get_dataset("vft_mottakere"))
         con = duckdb.connect(str(path), read_only=True)
         out = Counter(con.execute("select * from bounded where kommunenummer <> '1106'").fetchall())
         con.close()

@@ -26,6 +26,7 @@ from ingestion.pseudonym import (
     PSEUDONYM_DOMAIN,
     QUARANTINE_DOMAIN,
     PseudonymKey,
+    PseudonymMemo,
     _PrecomputedHmac,
     key_path,
     key_weakness,
@@ -169,3 +170,32 @@ def test_the_fingerprint_is_recorded_only_with_a_load(run_cli, home, tmp_path):
     assert run_cli("ingest", "kpr_kontakter", good, "--json", environ=environ).exit_code == 0
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select fingerprint from ingest.key_fingerprint").fetchall() == [(KEY.fingerprint,)]
+
+
+NUMBERS = st.one_of(st.none(), st.sampled_from(["13888012235", "01015450068", "00000000007"]), st.from_regex(r"\A[0-9]{11}\Z"))
+ODD = st.sampled_from(["x", "", "7", "1015450068", " 01015450068"])
+
+
+@given(st.lists(st.one_of(st.lists(NUMBERS, max_size=12), st.lists(st.one_of(NUMBERS, ODD), max_size=12)), max_size=5))
+def test_memo_gives_the_keys_pseudonyms_batch_after_batch(batches):
+    """Leading zeros matter (01015450068 ≠ 1015450068) and anything but 11 digits bypasses the memo."""
+    memo = PseudonymMemo(KEY)
+    for batch in batches:
+        values = pl.Series("fnr", batch, dtype=pl.String)
+        assert memo.pseudonyms(values).to_list() == KEY.pseudonyms(values).to_list()
+
+
+def test_memo_hashes_each_distinct_number_once_per_run(monkeypatch):
+    hashed: list[str] = []
+    real = PseudonymKey.pseudonyms
+
+    def recording(self, values):
+        hashed.extend(values.to_list())
+        return real(self, values)
+
+    monkeypatch.setattr(PseudonymKey, "pseudonyms", recording)
+    memo = PseudonymMemo(KEY)
+    memo.pseudonyms(pl.Series(["13888012235", "01015450068", "13888012235"]))
+    memo.pseudonyms(pl.Series(["01015450068", "13888012235", "02020250081"]))
+    assert sorted(hashed) == ["01015450068", "02020250081", "13888012235"]
+    assert len(memo) == 3
