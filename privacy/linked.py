@@ -229,7 +229,7 @@ class _State:
                     if n_hidden == 0:
                         break
                     room = sum(self.tables.values[c] for c in hidden_children) - (len(hidden_children) - 1)
-                    if n_hidden >= 2 and (room >= need or self.hidden(group.total)):
+                    if n_hidden >= 2 and room >= need:
                         break
                     candidates = self._shown_candidates(group.children)
                     if candidates:
@@ -254,88 +254,120 @@ class _State:
             frontier = {c for c in ring if self.hidden(c)}
 
     def _audit(self, relations: list[Sum | AtMost]) -> list[Key]:
-        """Hidden cells whose feasible interval does not contain their protection interval."""
+        """Hidden cells whose feasible interval the attacker's program shows to be too narrow."""
         import numpy as np
-        from scipy.optimize import linprog
-        from scipy.sparse import coo_matrix
 
         values = self.tables.values
-        members = {c for r in relations for c in _members(r)}
-        hidden = sorted((c for c in members if self.hidden(c)), key=repr)
+        hidden = sorted({c for r in relations for c in _members(r) if self.hidden(c)}, key=repr)
         if not hidden:
             return []
         index = {c: i for i, c in enumerate(hidden)}
-        systems: dict[bool, tuple[list, list, list, list]] = {True: ([], [], [], []), False: ([], [], [], [])}
+        program = _Program(len(hidden), [self.floor(c) for c in hidden])
         for relation in relations:
             terms = ([(relation.total, 1)] + [(c, -1) for c in relation.children] if isinstance(relation, Sum)
                      else [(c, 1) for c in relation.left] + [(c, -1) for c in relation.right])
-            if not any(c in index for c, _ in terms):
-                continue
-            data, row_ids, col_ids, rhs = systems[isinstance(relation, Sum)]
-            constant = 0
-            for cell, sign in terms:
-                if cell in index:
-                    data.append(sign)
-                    row_ids.append(len(rhs))
-                    col_ids.append(index[cell])
-                else:
-                    constant += sign * values[cell]
-            rhs.append(-constant)
-
-        def matrix(equality: bool):
-            data, row_ids, col_ids, rhs = systems[equality]
-            if not rhs:
-                return None, None
-            shape = (len(rhs), len(hidden))
-            return coo_matrix((data, (row_ids, col_ids)), shape=shape).tocsr(), np.array(rhs, dtype=float)
-
-        a_eq, b_eq = matrix(True)
-        a_ub, b_ub = matrix(False)
-        bounds = [(self.floor(c), None) for c in hidden]
+            if any(c in index for c, _ in terms):
+                constant = sum(sign * values[c] for c, sign in terms if c not in index)
+                program.add_row([(index[c], sign) for c, sign in terms if c in index], -constant,
+                                equality=isinstance(relation, Sum))
+        program.finish()
+        check = [i for i, c in enumerate(hidden) if self.needs_protection(c) and c not in self.safe]
         truth = np.array([values[c] for c in hidden], dtype=float)
-        check = np.array([self.needs_protection(c) and c not in self.safe for c in hidden])
         low, high = truth.copy(), truth.copy()
 
-        def open_cells():
-            return [i for i in np.flatnonzero(check)
-                    if not is_protected(values[hidden[i]], low[i], high[i], self.threshold, self.margin)]
+        def solve(objective: dict[int, float]) -> bool:
+            """Optimise; widen the known ranges by the solution. False when unbounded."""
+            x = program.solve(objective)
+            if x is None:
+                return False
+            np.minimum(low, x, out=low)
+            np.maximum(high, x, out=high)
+            return True
 
-        def solve(objective):
-            result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
-                             method="highs")
-            if result.status == 0:
-                np.minimum(low, result.x, out=low)
-                np.maximum(high, result.x, out=high)
-            elif result.status != 3:  # 3 = unbounded: fine, handled by the caller
-                raise RuntimeError(f"disclosure audit could not solve the attacker's program: {result.message}")
-            return result
+        def open_cells() -> list[int]:
+            return [i for i in check if not is_protected(truth[i], low[i], high[i], self.threshold, self.margin)]
 
         # Phase 1: random objectives, alternately pushing the open cells up and down with heavy-
         # tailed weights, so in every independent part of the table the heaviest cell reaches its
         # extreme; every solution is a feasible table that widens the known range of many cells
         # at once. Seeded, so the same tables always get the same decision.
         rng = np.random.default_rng(_AUDIT_SEED)
-        stalled = direction = 0
+        stalled, direction = 0, 1
         while stalled < _AUDIT_STALL:
             pending = open_cells()
-            if len(pending) == 0:
+            if not pending:
                 break
-            direction = -1 if direction != -1 else 1  # maximise first, then minimise, …
-            objective = np.zeros(len(hidden))
-            objective[pending] = direction * rng.exponential(size=len(pending)) ** 3
-            solve(objective)
+            direction = -direction  # maximise first, then minimise, …
+            weights = rng.exponential(size=len(pending)) ** 3
+            solve(dict(zip(pending, direction * weights)))
             stalled = stalled + 1 if len(open_cells()) == len(pending) else 0
         # Phase 2: the exact maximum and minimum of every cell still open.
         weak = []
         for i in open_cells():
-            for sign in (-1, 1):  # maximise, then minimise
-                objective = np.zeros(len(hidden))
-                objective[i] = sign
-                if solve(objective).status == 3:
+            for sign in (-1.0, 1.0):  # maximise, then minimise
+                if not solve({i: sign}):
                     high[i] = np.inf
-                if is_protected(values[hidden[i]], low[i], high[i], self.threshold, self.margin):
+                if is_protected(truth[i], low[i], high[i], self.threshold, self.margin):
                     break
             else:
                 weak.append(hidden[i])
-        self.safe |= {c for c in hidden if self.needs_protection(c)} - set(weak)
+        self.safe |= {hidden[i] for i in check} - set(weak)
         return weak
+
+
+class _Program:
+    """The attacker's linear program on one part of the tables, kept in one HiGHS instance.
+
+    Only the objective changes between solves, so every solve starts from the previous optimal
+    basis (a warm start): a few simplex iterations instead of a solve from scratch.
+    """
+
+    def __init__(self, n: int, lower: Sequence[float]) -> None:
+        import highspy
+        import numpy as np
+
+        self._np = np
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("presolve", "off")  # presolve would discard the warm start
+        self._highs.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the basis feasible
+        self._inf = highspy.kHighsInf
+        self._status = highspy.HighsModelStatus
+        self._n = n
+        self._highs.addCols(n, np.zeros(n), np.array(lower, dtype=float), np.full(n, self._inf),
+                            0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([]))
+        self._rows: list[tuple[list[tuple[int, int]], float, bool]] = []
+        self._cost: dict[int, float] = {}
+
+    def add_row(self, terms: list[tuple[int, int]], rhs: float, *, equality: bool) -> None:
+        """``sum(coefficient × x) = rhs`` (or ``≤ rhs``)."""
+        self._rows.append((terms, rhs, equality))
+
+    def finish(self) -> None:
+        np = self._np
+        starts, indices, data = [], [], []
+        for terms, _, _ in self._rows:
+            starts.append(len(indices))
+            for col, coefficient in terms:
+                indices.append(col)
+                data.append(coefficient)
+        rhs = np.array([r[1] for r in self._rows], dtype=float)
+        lower = np.array([r[1] if r[2] else -self._inf for r in self._rows], dtype=float)
+        self._highs.addRows(len(self._rows), lower, rhs, len(indices), np.array(starts, dtype=np.int32),
+                            np.array(indices, dtype=np.int32), np.array(data, dtype=float))
+
+    def solve(self, objective: Mapping[int, float]):
+        """The optimal solution for ``objective`` (minimised), or None when it is unbounded."""
+        np = self._np
+        cost = {i: 0.0 for i in self._cost} | dict(objective)
+        self._cost = {i: c for i, c in cost.items() if c}
+        cols = np.array(list(cost), dtype=np.int32)
+        self._highs.changeColsCost(len(cols), cols, np.array(list(cost.values()), dtype=float))
+        self._highs.run()
+        status = self._highs.getModelStatus()
+        if status in (self._status.kUnbounded, self._status.kUnboundedOrInfeasible):
+            return None
+        if status != self._status.kOptimal:
+            raise RuntimeError(f"disclosure audit could not solve the attacker's program: "
+                               f"{self._highs.modelStatusToString(status)}")
+        return np.array(self._highs.getSolution().col_value)
