@@ -217,7 +217,8 @@ def _link_indicators(tables: LinkedTables, rows) -> None:
         for whole, parts in COVERED_BY:
             if indicator == whole and numerator(key) is not None:
                 cells = [c for c in map(numerator, by_indicator[(parts, period, code)]) if c is not None]
-                tables.add_at_most([numerator(key)], cells)
+                if cells:  # no breakdown published for this period: nothing to link
+                    tables.add_at_most([numerator(key)], cells)
 
 
 def _publish_row(row: Row, protected: bool, hidden: bool, decimals: int, config: DisclosureControlConfig) -> Row:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
+from privacy.linked import is_protected
 from privacy.disclosure import (
     ROUNDING_BASE,
     SUPPRESSION_THRESHOLD,
@@ -290,3 +292,153 @@ def test_fast_attack_agrees_with_the_exact_one(seed):
     exact = {k for k, (lo, hi) in feasible_intervals(cells, hierarchies, primary).items()
              if hi - lo <= SUPPRESSION_THRESHOLD}
     assert set(pinned_cells(cells, hierarchies, primary)) == exact
+
+
+# ---------------------------------------------------------------------------------------------
+# The attack on a whole publication: every public.* table plus the public SSB figures.
+
+#: What a reader knows about the indicators from their published definitions
+#: (dbt_project/seeds/indicators/indicator_definitions.csv), written out here on purpose rather
+#: than imported: the attacker's knowledge must not come from the code under test.
+#: (subset, superset): persons counted by the first are counted by the second.
+PUBLIC_NESTING = (("vft_mottakere_31des", "vft_mottakere"), ("vft_mottakere_67_per_1000", "vft_mottakere"),
+                  ("vft_mottakere_80_per_1000", "vft_mottakere_67_per_1000"),
+                  ("vft_mottakere_teknologi", "vft_mottakere"))
+#: Every recipient has at least one technology.
+PUBLIC_COVERING = (("vft_mottakere", "vft_mottakere_teknologi"),)
+#: Rates whose denominator is SSB's population (table 07459, the seed population_kommune).
+SSB_DENOMINATORS = {"vft_mottakere_67_per_1000": "pop_67_plus", "vft_mottakere_80_per_1000": "pop_80_plus"}
+
+
+def public_interval(shown: float, threshold: int, base: int) -> tuple[float, float]:
+    """What a published count tells a reader who knows the rules (zeros exact, 6–7 shown as 10)."""
+    if shown == 0:
+        return (0, 0)
+    half = base // 2
+    if shown == (threshold // base + 1) * base:
+        return (threshold + 1, shown + half)
+    return (shown - half, shown + half)
+
+
+class PublicationAttack:
+    """The attacker's linear program over one part of a publication (one family of linked
+    indicators in one year), built from the published rows and public reference data only.
+
+    Unknowns: every numerator, and every denominator that is not SSB's. Bounds: a published
+    count's rounding interval; a hidden count ≥ 1 (zeros are published; a row that is missing
+    is a zero). Equations: kommuner sum to their fylke, fylker to the country (first assuming
+    nobody lives in an unknown kommune, the strongest guess, then allowing it), months to their
+    year. Inequalities: a share's numerator ≤ its denominator, nested indicators, covering.
+    """
+
+    def __init__(self, rows, fylke_of, threshold, base, assume_no_unknown_kommune=True):
+        self.index: dict[tuple, int] = {}
+        self.bounds: list[tuple[float, float | None]] = []
+        self.eq: list[dict[int, int]] = []
+        self.ub: list[dict[int, int]] = []
+        by_key = {}
+        for r in rows:
+            key = (r["indicator_id"], r["breakdown_code"], r["period"], r["geo_code"])
+            by_key[key] = r
+            columns = ["numerator"] + (["denominator"] if r["unit"] == "andel" else [])
+            for col in columns:
+                self.index[key + (col,)] = len(self.bounds)
+                shown = r[col]
+                self.bounds.append((1, None) if r["suppressed"] else public_interval(shown, threshold, base))
+            if r["unit"] == "andel":
+                self.ub.append({self.index[key + ("numerator",)]: 1, self.index[key + ("denominator",)]: -1})
+        geo_groups, month_groups = defaultdict(list), defaultdict(list)
+        for key, r in by_key.items():
+            indicator, breakdown, period, code = key
+            if r["geo_level"] == "kommune":
+                geo_groups[(indicator, breakdown, period, fylke_of[code])].append(key)
+            elif r["geo_level"] == "fylke":
+                geo_groups[(indicator, breakdown, period, "NO")].append(key)
+            if r["period_type"] == "month":
+                month_groups[(indicator, breakdown, period[:4], code)].append(key)
+        for groups in (geo_groups, month_groups):
+            for total, children in groups.items():
+                for col in ("numerator", "denominator"):
+                    if total + (col,) not in self.index:
+                        continue
+                    row = {self.index[total + (col,)]: 1}
+                    for child in children:
+                        row[self.index[child + (col,)]] = -1
+                    if groups is geo_groups and total[3] == "NO" and not assume_no_unknown_kommune:
+                        self.ub.append({i: -c for i, c in row.items()})  # total ≥ sum of fylker
+                    else:
+                        self.eq.append(row)
+        for key in by_key:
+            indicator, breakdown, period, code = key
+            for subset, superset in PUBLIC_NESTING:
+                big = (superset, "alle", period, code, "numerator")
+                if indicator == subset and big in self.index:
+                    self.ub.append({self.index[key + ("numerator",)]: 1, self.index[big]: -1})
+            for whole, parts in PUBLIC_COVERING:
+                if indicator == whole:
+                    row = {self.index[key + ("numerator",)]: 1}
+                    for other in by_key:
+                        if other[0] == parts and other[2:] == key[2:]:
+                            row[self.index[other + ("numerator",)]] = -1
+                    if len(row) > 1:
+                        self.ub.append(row)
+        self._matrices()
+
+    def _matrices(self):
+        def sparse(rows):
+            data, r_ids, c_ids = [], [], []
+            for r, row in enumerate(rows):
+                for c, v in row.items():
+                    data.append(v)
+                    r_ids.append(r)
+                    c_ids.append(c)
+            return coo_matrix((data, (r_ids, c_ids)), shape=(len(rows), len(self.bounds))).tocsr()
+
+        self.a_eq = sparse(self.eq) if self.eq else None
+        self.a_ub = sparse(self.ub) if self.ub else None
+
+    def solve(self, objective):
+        return linprog(objective, A_ub=self.a_ub, b_ub=None if self.a_ub is None else np.zeros(self.a_ub.shape[0]),
+                       A_eq=self.a_eq, b_eq=None if self.a_eq is None else np.zeros(self.a_eq.shape[0]),
+                       bounds=self.bounds, method="highs")
+
+    def feasible(self) -> bool:
+        return self.solve(np.zeros(len(self.bounds))).status == 0
+
+    def intervals(self, targets: Mapping[tuple, dict[int, int]], truth: Mapping[tuple, float], *, seed=1):
+        """Feasible interval of each target (a linear form over the unknowns), as far as needed to
+        decide :func:`privacy.linked.is_protected`: random objectives first, then exact max/min."""
+        forms = {t: np.zeros(len(self.bounds)) for t in targets}
+        for t, terms in targets.items():
+            for i, c in terms.items():
+                forms[t][i] = c
+        low = {t: truth[t] for t in targets}
+        high = dict(low)
+
+        def take(x):
+            for t, f in forms.items():
+                v = float(f @ x)
+                low[t], high[t] = min(low[t], v), max(high[t], v)
+
+        def open_():
+            return [t for t in targets if not is_protected(truth[t], low[t], high[t])]
+
+        rng = np.random.default_rng(seed)
+        for k in range(30):
+            pending = open_()
+            if not pending:
+                break
+            objective = sum((-1) ** k * rng.exponential() ** 3 * forms[t] for t in pending)
+            result = self.solve(objective)
+            if result.status == 0:
+                take(result.x)
+        for t in open_():
+            for sign in (-1, 1):
+                result = self.solve(sign * forms[t])
+                if result.status == 3:
+                    high[t] = math.inf
+                    continue
+                assert result.status == 0, result.message
+                take(result.x)
+        return {t: (low[t], high[t]) for t in targets}
+
