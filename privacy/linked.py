@@ -241,14 +241,16 @@ class _State:
                     changed = True
 
     def _widen(self, cell: Key, near: Mapping[Key, set[Key]]) -> None:
-        """Hide the smallest non-zero shown cell sharing a relation with ``cell`` (or, if there is
-        none, with a hidden neighbour of it, and so on)."""
+        """Hide the smallest shown cell of at least ``threshold + margin`` (else the smallest
+        non-zero one) sharing a relation with ``cell`` (or, if there is none, with a hidden
+        neighbour of it, and so on)."""
         frontier, seen = {cell}, {cell}
         while frontier:
             ring = set().union(*(near[c] for c in frontier)) - seen
             candidates = self._shown_candidates(ring)
-            if candidates:
-                self._hide(self._smallest(candidates))
+            if candidates:  # one big enough to give the room needed, if there is one
+                roomy = [c for c in candidates if self.tables.values[c] >= self.threshold + self.margin]
+                self._hide(self._smallest(roomy or candidates))
                 return
             seen |= ring
             frontier = {c for c in ring if self.hidden(c)}
@@ -284,8 +286,14 @@ class _State:
             np.maximum(high, x, out=high)
             return True
 
-        def open_cells() -> list[int]:
-            return [i for i in check if not is_protected(truth[i], low[i], high[i], self.threshold, self.margin)]
+        check_at = np.array(check, dtype=int)
+        tolerance = 1e-6
+
+        def open_cells() -> list[int]:  # is_protected, on every checked cell at once
+            lo, hi, value = low[check_at], high[check_at], truth[check_at]
+            wide = hi - lo >= 2 * self.margin - tolerance
+            protected = wide & ((value > self.threshold) | (hi >= self.threshold + self.margin - tolerance))
+            return check_at[~protected].tolist()
 
         # Phase 1: random objectives, alternately pushing the open cells up and down with heavy-
         # tailed weights, so in every independent part of the table the heaviest cell reaches its

@@ -27,6 +27,7 @@ from privacy.disclosure import (
     SUPPRESSION_THRESHOLD,
     protect_count,
     protect_table,
+    round_value,
     smallest_published_count,
 )
 
@@ -156,8 +157,8 @@ def test_rounding_interval_contains_the_true_count(value):
 
 def assert_protected(cells, hierarchies, protection, rounded):
     intervals = feasible_intervals(cells, hierarchies, protection.suppressed, rounded=rounded)
-    pinned = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] <= SUPPRESSION_THRESHOLD + 1e-6}
-    assert not pinned, f"suppressed cells recoverable to within the threshold: {pinned}"
+    pinned = {k: iv for k, iv in intervals.items() if not is_protected(cells[k], *iv)}
+    assert not pinned, f"suppressed cells narrowed below their protection interval: {pinned}"
     for key in protection.suppressed:  # sanity: the true value lies in the interval
         lo, hi = intervals[key]
         assert lo - 1e-6 <= cells[key] <= hi + 1e-6
@@ -442,3 +443,119 @@ class PublicationAttack:
                 take(result.x)
         return {t: (low[t], high[t]) for t in targets}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Linked indicators: the welfare-technology family, protected by privacy.publication and
+# attacked as a reader would attack public.indicator_values.
+
+VFT_FAMILY = ("vft_mottakere", "vft_mottakere_31des", "vft_mottakere_67_per_1000",
+              "vft_mottakere_80_per_1000", "vft_mottakere_teknologi")
+
+
+def vft_marts(counts: Mapping[tuple[str, str], Mapping[str, int]], fylke_of: Mapping[str, str],
+              unknown_kommune: Mapping[tuple[str, str], int] = {}, year: str = "2024") -> list[dict]:
+    """Mart rows (kommune, fylke, nasjonal) of the family from kommune counts.
+
+    ``counts``: (indicator, breakdown_code) → kommune → count; kommuner with 0 get no row, as
+    in the marts. The denominators of the rates are a made-up population (1 000 per kommune).
+    """
+    units = {"vft_mottakere_67_per_1000": "per 1 000", "vft_mottakere_80_per_1000": "per 1 000"}
+    rows = []
+    for (indicator, breakdown), per_kommune in counts.items():
+        totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for k, n in per_kommune.items():
+            for level, code in (("kommune", k), ("fylke", fylke_of[k]), ("nasjonal", "NO")):
+                totals[(level, code)][0] += n
+                totals[(level, code)][1] += 1000
+        totals[("nasjonal", "NO")][0] += unknown_kommune.get((indicator, breakdown), 0)
+        for (level, code), (n, pop) in totals.items():
+            if level == "kommune" and n == 0:
+                continue
+            unit = units.get(indicator, "personer")
+            rows.append({"indicator_id": indicator, "breakdown_code": breakdown, "breakdown": "total",
+                         "period": year, "period_type": "year", "geo_level": level, "geo_code": code,
+                         "numerator": float(n), "denominator": None if unit == "personer" else float(pop),
+                         "value": float(n) if unit == "personer" else 1000 * n / pop, "unit": unit,
+                         "suppressed": False})
+    return rows
+
+
+def random_vft_marts(seed: int):
+    rng = np.random.default_rng(seed)
+    fylke_of = {f"{f:02d}{k:02d}": f"{f:02d}" for f in range(1, rng.integers(3, 5))
+                for k in range(rng.integers(2, 6))}
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for k in fylke_of:
+        v = int(rng.poisson(rng.lognormal(1.8, 1.2)))
+        a67 = int(rng.binomial(v, 0.75))
+        only_other = int(rng.binomial(v, 0.1))  # without an alarm, so with another technology
+        counts[("vft_mottakere", "alle")][k] = v
+        counts[("vft_mottakere_31des", "alle")][k] = int(rng.binomial(v, 0.85))
+        counts[("vft_mottakere_67_per_1000", "alle")][k] = a67
+        counts[("vft_mottakere_80_per_1000", "alle")][k] = int(rng.binomial(a67, 0.5))
+        counts[("vft_mottakere_teknologi", "6")][k] = v - only_other
+        counts[("vft_mottakere_teknologi", "26")][k] = only_other + int(rng.binomial(v - only_other, 0.05))
+    rest = int(rng.integers(0, 3))
+    unknown = {("vft_mottakere", "alle"): rest, ("vft_mottakere_teknologi", "6"): rest}
+    return vft_marts(counts, fylke_of, unknown), fylke_of
+
+
+def attack_published(marts: list[dict], public: list[dict], fylke_of) -> list[tuple]:
+    """Hidden counts of ``public`` the attacker narrows below their protection interval."""
+    attack = PublicationAttack(public, {**fylke_of, "NO": None}, SUPPRESSION_THRESHOLD, ROUNDING_BASE)
+    if not attack.feasible():
+        attack = PublicationAttack(public, {**fylke_of, "NO": None}, SUPPRESSION_THRESHOLD, ROUNDING_BASE,
+                                   assume_no_unknown_kommune=False)
+    assert attack.feasible()
+    truth = {(r["indicator_id"], r["breakdown_code"], r["period"], r["geo_code"]): r["numerator"] for r in marts}
+    targets = {key + ("numerator",): {attack.index[key + ("numerator",)]: 1}
+               for key in truth if key + ("numerator",) in attack.index
+               and next(r for r in public if (r["indicator_id"], r["breakdown_code"], r["period"],
+                                              r["geo_code"]) == key)["suppressed"]}
+    values = {t: truth[t[:4]] for t in targets}
+    intervals = attack.intervals(targets, values)
+    return [(t, values[t], iv) for t, iv in intervals.items() if not is_protected(values[t], *iv)]
+
+
+def _protect(marts, fylke_of):
+    from helsedata.publish import indicator_definitions
+    from privacy.publication import protect_indicator_values
+
+    public, primary, secondary = protect_indicator_values(marts, indicator_definitions(), fylke_of)
+    return public, primary
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_linked_indicator_families_cannot_be_narrowed(seed):
+    marts, fylke_of = random_vft_marts(seed)
+    public, primary = _protect(marts, fylke_of)
+    assert primary
+    assert not attack_published(marts, public, fylke_of)
+
+
+def test_every_kommune_is_one_is_not_recoverable():
+    """The attack of issue 9: technology 26, one recipient in every kommune that has any; the
+    national total is published, and "hidden means at least 1" pinned every kommune to 1."""
+    fylke_of = {f"{f:02d}{k:02d}": f"{f:02d}" for f in range(1, 4) for k in range(4)}
+    counts = {("vft_mottakere", "alle"): {k: 40 + i for i, k in enumerate(fylke_of)},
+              ("vft_mottakere_teknologi", "6"): {k: 40 + i for i, k in enumerate(fylke_of)},
+              ("vft_mottakere_teknologi", "26"): {k: 1 for k in fylke_of}}
+    marts = vft_marts(counts, fylke_of)
+    # hiding only the small cells leaves every kommune (and every fylke) pinned
+    naive = [dict(r, suppressed=1 <= r["numerator"] <= SUPPRESSION_THRESHOLD,
+                  numerator=None if 1 <= r["numerator"] <= SUPPRESSION_THRESHOLD else protect_count(int(r["numerator"])))
+             for r in marts]
+    assert len(attack_published(marts, naive, fylke_of)) >= 12
+    public, _ = _protect(marts, fylke_of)
+    assert not attack_published(marts, public, fylke_of)
+
+
+def test_published_rates_are_computed_from_the_published_counts():
+    """So a rate and the SSB denominator give a reader nothing beyond the rounded count."""
+    marts, fylke_of = random_vft_marts(3)
+    public, _ = _protect(marts, fylke_of)
+    rates = [r for r in public if r["unit"] == "per 1 000" and not r["suppressed"]]
+    assert rates
+    for r in rates:
+        assert r["value"] == round_value(1000 * r["numerator"] / r["denominator"], 1), r
