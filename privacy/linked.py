@@ -23,7 +23,12 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from helsedata.errors import PipelineFailure
-from privacy.disclosure import PROTECTION_MARGIN, SUPPRESSION_THRESHOLD, Protection, is_small
+from privacy.disclosure import (
+    PROTECTION_MARGIN,
+    SUPPRESSION_THRESHOLD,
+    Protection,
+    is_small,
+)
 
 Key = Hashable
 

@@ -50,6 +50,7 @@ NESTED = (("vft_mottakere_31des", "vft_mottakere"), ("vft_mottakere_67_per_1000"
 #: one breakdown of the second (a person may count under several technologies).
 COVERED_BY = (("vft_mottakere", "vft_mottakere_teknologi"),)
 
+DEFAULT_CONFIG = DisclosureControlConfig()
 NATIONAL = "nasjonal"
 _REST = "__rest__"
 _GEO_ORDER = {NATIONAL: 0, "fylke": 1, "kommune": 2}
@@ -108,7 +109,7 @@ def _key(row: Row) -> RowKey:
 
 def protect_indicator_values(
     rows: list[Row], definitions: Mapping[str, Mapping[str, Any]], fylke_of: Mapping[str, str],
-    config: DisclosureControlConfig = DisclosureControlConfig(),
+    config: DisclosureControlConfig = DEFAULT_CONFIG,
 ) -> tuple[list[Row], int, int]:
     """Disclosure-controlled copies of ``mart_indicator_values`` rows.
 
@@ -207,7 +208,7 @@ def _link_indicators(tables: LinkedTables, rows) -> None:
         return (key, "numerator") if (key, "numerator") in tables.values else None
 
     for key in rows:
-        indicator, breakdown, period, code = key
+        indicator, _, period, code = key
         for subset, superset in NESTED:
             if indicator == subset:
                 big = numerator((superset, "alle", period, code))

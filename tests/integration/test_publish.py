@@ -8,6 +8,8 @@ total, and at least one non-person indicator whose small counts must stay visibl
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import sys
 from collections import defaultdict
 
 import duckdb
@@ -15,15 +17,17 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from quality import run_quality
-from quality.testing import build_warehouse
 from helsedata.codelists import read_seed
+from helsedata.config import Settings
 from helsedata.errors import PipelineFailure
 from helsedata.publish import _replace_tables, indicator_definitions, publish
-from privacy.publication import is_about_persons
 from helsedata.warehouse import writer
-from privacy.disclosure import SUPPRESSION_THRESHOLD
+from privacy.disclosure import SUPPRESSION_THRESHOLD, protect_count, round_value
 from privacy.linked import is_protected
+from privacy.publication import is_about_persons
+from quality import run_quality
+from quality.testing import DEFECTS, build_warehouse
+from tests.integration.test_dbt_build import demo_build  # noqa: F401 - session fixture
 from tests.unit.test_disclosure_attack import PublicationAttack
 
 FYLKER = ("03", "15", "56")  # Oslo (one kommune), Møre og Romsdal, Finnmark
@@ -272,6 +276,59 @@ def test_no_hidden_count_can_be_narrowed_from_everything_published(published):
     assert assert_publication_protected(settings) > 50
 
 
+@pytest.fixture
+def demo_published(demo_build, tmp_path):  # noqa: F811
+    """A real publication: the session's demo warehouse (synthetic extracts → ingestion → dbt),
+    copied, checked by the quality run, published through the real gate."""
+    source, _ = demo_build
+    settings = Settings(home=tmp_path / "home").ensure()
+    shutil.copy(source.warehouse, settings.warehouse)
+    shutil.copytree(source.dbt_target, settings.dbt_target)
+    run_quality(settings, report=False)
+    return settings, publish(settings, environ={})
+
+
+@pytest.mark.slow
+def test_no_hidden_count_of_a_real_publication_can_be_narrowed(demo_published):
+    settings, result = demo_published
+    assert result.gate == "passed" and result.cells_suppressed_secondary > 0
+    assert assert_publication_protected(settings) > 1000
+
+
+@pytest.mark.slow
+def test_real_publication_shows_rates_and_status_only_from_published_counts(demo_published):
+    """Rates and shares are the published counts' quotient; per-1 000 denominators are SSB's
+    population (rounded); the status repeats the published national values. So none of them
+    tells a reader more than the rounded counts."""
+    settings, _ = demo_published
+    population = defaultdict(float)
+    fylke_of = {r["kommunenummer"]: r["fylkesnummer"] for r in read_seed("kommuner_2024")}
+    for r in read_seed("population_kommune"):
+        for code in (r["kommunenummer"], fylke_of[r["kommunenummer"]], "NO"):
+            for column in ("pop_67_plus", "pop_80_plus"):
+                population[(r["year"], code, column)] += float(r[column])
+    ssb = {"vft_mottakere_67_per_1000": "pop_67_plus", "vft_mottakere_80_per_1000": "pop_80_plus"}
+    rows = [r for r in public_rows(settings) if r["denominator"] is not None and not r["suppressed"]
+            and r["unit"] in ("andel", "per 1 000")]
+    assert {r["indicator_id"] for r in rows} >= set(ssb) | {"digital_konsultasjon_andel"}
+    for r in rows:
+        scale, decimals = (1000, 1) if r["unit"] == "per 1 000" else (1, 3)
+        if r["denominator"]:
+            assert r["value"] == round_value(scale * r["numerator"] / r["denominator"], decimals), r
+        if r["indicator_id"] in ssb:
+            exact = population[(r["period"], r["geo_code"], ssb[r["indicator_id"]])]
+            assert r["denominator"] == protect_count(int(exact)), r
+    national = {(r["indicator_id"], r["breakdown_code"], r["period"]): r["value"]
+                for r in public_rows(settings) if r["geo_level"] == "nasjonal"}
+    for s in public_rows(settings, "public.indicator_status"):
+        if s["latest_year"] is None:
+            continue
+        assert s["latest_value"] == national[(s["indicator_id"], s["breakdown_code"], str(s["latest_year"]))]
+        if s["trend_per_year"] is not None:
+            assert s["trend_per_year"] == pytest.approx(
+                (s["latest_value"] - s["first_value"]) / (s["latest_year"] - s["first_year"]))
+
+
 def test_status_repeats_only_published_values(published):
     settings, _ = published
     public = {(r["indicator_id"], r["period"]): r["value"] for r in public_rows(settings)
@@ -341,30 +398,35 @@ def _public_tables(settings):
         return con.execute("select table_name from information_schema.tables where table_schema = 'public'").fetchall()
 
 
-def test_cli_gate_blocks_with_exit_1(run_cli, settings, monkeypatch):
+def test_cli_gate_blocks_with_exit_1(run_cli, settings):
     make_marts(settings)
-    calls = []
-
-    def gate(settings, override_reason=None, actor=None):
-        calls.append((override_reason, actor))
-        if override_reason is None:
-            raise PipelineFailure("publication blocked: dataset vft_mottakere, check "
-                                  "completeness.kommunenummer_not_null fails for 12.5 % of rows (threshold 0 %)")
-
-    monkeypatch.setattr(quality, "gate", gate, raising=False)
+    dataset, sql, check = DEFECTS["conformance/codelist"]
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(sql)
+    run_quality(settings, datasets=[dataset], report=False)
     result = run_cli("publish", "--json")
     assert result.exit_code == 1
     body = result.json()
     assert body["ok"] is False and body["status"] == 1
-    assert "vft_mottakere" in body["error"] and "12.5 %" in body["error"]
+    assert dataset in body["error"] and check in body["error"]
     assert not _public_tables(settings)
 
     result = run_cli("publish", "--json", "--override-quality-gate", "--reason", "known late extract",
                      "--actor", "analyst")
     assert result.exit_code == 0, result.stderr
-    assert result.json()["gate"] == "overridden" and calls == [(None, None), ("known late extract", "analyst")]
+    assert result.json()["gate"] == "overridden"
     meta = public_rows(settings, "public.publication")[0]
     assert meta["quality_gate"] == "overridden" and meta["override_reason"] == "known late extract"
+
+
+def test_publication_never_proceeds_without_the_quality_gate(run_cli, settings, monkeypatch):
+    """A broken install (the quality package cannot be imported) stops publication: exit 1."""
+    make_marts(settings)
+    monkeypatch.setitem(sys.modules, "quality", None)  # what a missing or broken package looks like
+    result = run_cli("publish", "--json")
+    assert result.exit_code == 1
+    assert "quality gate cannot run" in result.json()["error"]
+    assert not _public_tables(settings)
 
 
 def test_cli_help_names_every_option(run_cli):

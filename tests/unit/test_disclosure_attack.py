@@ -7,6 +7,10 @@ smallest and largest value of each suppressed cell. With rounded publication, ea
 value only bounds the true value to its rounding interval. Protection holds when every suppressed
 cell's feasible interval is wider than the suppression threshold, i.e. no hidden cell can be
 pinned down to a small value.
+
+:class:`PublicationAttack` does the same for a whole publication (every linked indicator of
+``public.indicator_values``, the SSB population) and judges each hidden count by the documented
+protection interval (:func:`privacy.linked.is_protected`, docs/publishing.md#the-guarantee).
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from privacy.linked import is_protected
 from privacy.disclosure import (
     ROUNDING_BASE,
     SUPPRESSION_THRESHOLD,
@@ -30,6 +33,7 @@ from privacy.disclosure import (
     round_value,
     smallest_published_count,
 )
+from privacy.linked import is_protected
 
 Key = tuple[Hashable, ...]
 
@@ -522,7 +526,7 @@ def _protect(marts, fylke_of):
     from helsedata.publish import indicator_definitions
     from privacy.publication import protect_indicator_values
 
-    public, primary, secondary = protect_indicator_values(marts, indicator_definitions(), fylke_of)
+    public, primary, _ = protect_indicator_values(marts, indicator_definitions(), fylke_of)
     return public, primary
 
 
