@@ -118,12 +118,11 @@ def protect_linked(tables: LinkedTables, *, threshold: int = SUPPRESSION_THRESHO
        gets a neighbour hidden (the smallest non-zero shown cell
        sharing a relation with it). Steps 2–3 repeat until every hidden cell is protected.
     """
-    for row in tables.force:
-        if row not in set(tables.rows.values()):
-            raise ValueError(f"forced row {row!r} has no cell")
     cells_of: dict[Hashable, list[Key]] = defaultdict(list)
     for cell, row in tables.rows.items():
         cells_of[row].append(cell)
+    if tables.force - set(cells_of):
+        raise ValueError(f"forced rows without a cell: {sorted(map(repr, tables.force - set(cells_of)))[:3]}")
     primary = {row for row, cells in cells_of.items()
                if any(is_small(tables.values[c], threshold) for c in cells)} | set(tables.force)
     latent = {c for c in tables.values if c not in tables.rows and is_small(tables.values[c], threshold)}

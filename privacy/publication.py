@@ -127,7 +127,8 @@ def protect_indicator_values(
         key = _key(row)
         definition = definitions.get(row["indicator_id"]) or {}
         decimals = SHARE_DECIMALS if definition.get("unit") == "andel" else config.value_decimals
-        out.append(_publish_row(row, key in protected, key in hidden, decimals, config))
+        flagged = row.get("suppressed") is True  # hidden upstream, whatever its counts
+        out.append(_publish_row(row, key in protected, key in hidden or flagged, decimals, config))
     out.sort(key=lambda r: (r["indicator_id"], str(r["period"]), _GEO_ORDER.get(r["geo_level"], 9),
                             str(r["geo_code"]), str(r.get("breakdown")), str(r.get("breakdown_code"))))
     return out, len(protection.primary), len(protection.secondary)
@@ -154,7 +155,7 @@ def linked_tables(rows: Mapping[RowKey, Row], definitions: Mapping[str, Mapping[
             tables.unpublished.add((key, "complement"))
             tables.add_sum((key, "denominator"), [(key, "numerator"), (key, "complement")])
         columns[key] = list(cells)
-        if row.get("suppressed") is True:
+        if row.get("suppressed") is True and cells:
             tables.force.add(key)
     _link_geography(tables, rows, columns, fylke_of)
     _link_periods(tables, rows, columns)
