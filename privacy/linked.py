@@ -110,13 +110,14 @@ def protect_linked(tables: LinkedTables, *, threshold: int = SUPPRESSION_THRESHO
 
     1. Primary: every row with a cell (shown or computable from it) of 1..``threshold``.
     2. Group rule (fast, heuristic): in every :class:`Sum` with a hidden member, at least two
-       members are hidden and the hidden children hold more than ``threshold + margin`` units;
-       otherwise the smallest non-zero shown child's row is hidden (the total's only when no
-       child is left). Repeated until nothing changes.
+       members are hidden and there is room for the smallest hidden child to reach
+       ``threshold + margin`` while the others are at least 1; otherwise the smallest non-zero
+       shown child's row is hidden (the total's only when no child is left). Repeated until
+       nothing changes.
     3. Audit (the proof): for each connected part of the tables, the attacker's linear program
        finds each hidden cell's feasible interval; a cell it does not protect (:func:`is_protected`)
-       gets a neighbour hidden (the smallest non-zero shown cell
-       sharing a relation with it). Steps 2–3 repeat until every hidden cell is protected.
+       gets a neighbour hidden (:meth:`_State._widen`). Steps 2–3 repeat until every hidden cell
+       is protected; if nothing is left to hide, :class:`PipelineFailure` stops publication.
     """
     cells_of: dict[Hashable, list[Key]] = defaultdict(list)
     for cell, row in tables.rows.items():
@@ -126,7 +127,7 @@ def protect_linked(tables: LinkedTables, *, threshold: int = SUPPRESSION_THRESHO
     primary = {row for row, cells in cells_of.items()
                if any(is_small(tables.values[c], threshold) for c in cells)} | set(tables.force)
     latent = {c for c in tables.values if c not in tables.rows and is_small(tables.values[c], threshold)}
-    state = _State(tables, cells_of, set(primary), latent, threshold, margin)
+    state = _State(tables, set(primary), latent, threshold, margin)
     for component in _components(tables):
         state.protect(component)
     return Protection(frozenset(primary), frozenset(state.hidden_rows - primary))
@@ -170,7 +171,6 @@ _AUDIT_STALL = 4
 @dataclass
 class _State:
     tables: LinkedTables
-    cells_of: Mapping[Hashable, list[Key]]
     hidden_rows: set[Hashable]
     latent: set[Key]  # unpublished cells without a row that are hidden (small)
     threshold: int

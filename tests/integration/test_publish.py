@@ -152,8 +152,10 @@ def write_marts(settings, values, status) -> None:
 PERSON_INDICATORS = ("vft_mottakere", "vft_mottakere_67_per_1000", "digital_konsultasjon_andel")
 
 
-@pytest.fixture
-def published(settings):
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """One publication shared by the tests that only read it (a quality run costs seconds)."""
+    settings = Settings(home=tmp_path_factory.mktemp("published") / "home").ensure()
     make_marts(settings)
     result = publish(settings, environ={})
     return settings, result

@@ -331,7 +331,7 @@ class PublicationAttack:
 
     Unknowns: every numerator, and every denominator that is not SSB's. Bounds: a published
     count's rounding interval; a hidden count ≥ 1 (zeros are published; a row that is missing
-    is a zero). Equations: kommuner sum to their fylke, fylker to the country (first assuming
+    is a zero), except a share's numerator, which may be 0 in a row hidden for its denominator. Equations: kommuner sum to their fylke, fylker to the country (first assuming
     nobody lives in an unknown kommune, the strongest guess, then allowing it), months to their
     year. Inequalities: a share's numerator ≤ its denominator, nested indicators, covering.
     """
@@ -345,11 +345,12 @@ class PublicationAttack:
         for r in rows:
             key = (r["indicator_id"], r["breakdown_code"], r["period"], r["geo_code"])
             by_key[key] = r
-            columns = ["numerator"] + (["denominator"] if r["unit"] == "andel" else [])
-            for col in columns:
+            share = r["unit"] == "andel"
+            for col in ["numerator"] + (["denominator"] if share else []):
                 self.index[key + (col,)] = len(self.bounds)
-                shown = r[col]
-                self.bounds.append((1, None) if r["suppressed"] else public_interval(shown, threshold, base))
+                # a row is published when it has units: only its numerator may be 0 if it is a share
+                floor = 0 if share and col == "numerator" else 1
+                self.bounds.append((floor, None) if r["suppressed"] else public_interval(r[col], threshold, base))
             if r["unit"] == "andel":
                 self.ub.append({self.index[key + ("numerator",)]: 1, self.index[key + ("denominator",)]: -1})
         geo_groups, month_groups = defaultdict(list), defaultdict(list)
