@@ -278,12 +278,12 @@ def test_no_hidden_count_can_be_narrowed_from_everything_published(published):
     assert assert_publication_protected(settings) > 50
 
 
-@pytest.fixture
-def demo_published(demo_build, tmp_path):  # noqa: F811
+@pytest.fixture(scope="module")
+def demo_published(demo_build, tmp_path_factory):  # noqa: F811
     """A real publication: the session's demo warehouse (synthetic extracts → ingestion → dbt),
     copied, checked by the quality run, published through the real gate."""
     source, _ = demo_build
-    settings = Settings(home=tmp_path / "home").ensure()
+    settings = Settings(home=tmp_path_factory.mktemp("demo-published") / "home").ensure()
     shutil.copy(source.warehouse, settings.warehouse)
     shutil.copytree(source.dbt_target, settings.dbt_target)
     run_quality(settings, report=False)
