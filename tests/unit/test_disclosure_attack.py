@@ -26,6 +26,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 from privacy.disclosure import (
+    PROTECTION_MARGIN,
     ROUNDING_BASE,
     SUPPRESSION_THRESHOLD,
     protect_count,
@@ -413,42 +414,51 @@ class PublicationAttack:
 
     def intervals(self, targets: Mapping[tuple, dict[int, int]], truth: Mapping[tuple, float], *, seed=1):
         """Feasible interval of each target (a linear form over the unknowns), as far as needed to
-        decide :func:`privacy.linked.is_protected`: random objectives first, then exact max/min."""
-        forms = {t: np.zeros(len(self.bounds)) for t in targets}
-        for t, terms in targets.items():
-            for i, c in terms.items():
-                forms[t][i] = c
-        low = {t: truth[t] for t in targets}
-        high = dict(low)
+        decide :func:`privacy.linked.is_protected`: random objectives first (every solution is a
+        feasible table that widens many intervals at once), then exact max/min of the rest."""
+        names = list(targets)
+        data, r_ids, c_ids = [], [], []
+        for r, t in enumerate(names):
+            for i, c in targets[t].items():
+                data.append(c)
+                r_ids.append(r)
+                c_ids.append(i)
+        forms = coo_matrix((data, (r_ids, c_ids)), shape=(len(names), len(self.bounds))).tocsr()
+        value = np.array([truth[t] for t in names], dtype=float)
+        low, high = value.copy(), value.copy()
 
         def take(x):
-            for t, f in forms.items():
-                v = float(f @ x)
-                low[t], high[t] = min(low[t], v), max(high[t], v)
+            v = forms @ x
+            np.minimum(low, v, out=low)
+            np.maximum(high, v, out=high)
 
         def open_():
-            return [t for t in targets if not is_protected(truth[t], low[t], high[t])]
+            wide = high - low >= 2 * PROTECTION_MARGIN - 1e-6
+            return np.flatnonzero(~(wide & ((value > SUPPRESSION_THRESHOLD)
+                                            | (high >= SUPPRESSION_THRESHOLD + PROTECTION_MARGIN - 1e-6))))
 
         rng = np.random.default_rng(seed)
-        for k in range(30):
+        stalled, sign = 0, 1
+        while stalled < 4:
             pending = open_()
-            if not pending:
+            if len(pending) == 0:
                 break
-            objective = sum((-1) ** k * rng.exponential() ** 3 * forms[t] for t in pending)
-            result = self.solve(objective)
+            sign = -sign
+            weights = np.zeros(len(names))
+            weights[pending] = sign * rng.exponential(size=len(pending)) ** 3
+            result = self.solve(forms.T @ weights)
             if result.status == 0:
                 take(result.x)
+            stalled = stalled + 1 if len(open_()) == len(pending) else 0
         for t in open_():
-            for sign in (-1, 1):
-                result = self.solve(sign * forms[t])
+            for direction in (-1, 1):
+                result = self.solve(direction * forms[t].toarray().ravel())
                 if result.status == 3:
                     high[t] = math.inf
                     continue
                 assert result.status == 0, result.message
                 take(result.x)
-        return {t: (low[t], high[t]) for t in targets}
-
-
+        return {t: (low[i], high[i]) for i, t in enumerate(names)}
 
 # ---------------------------------------------------------------------------------------------
 # Linked indicators: the welfare-technology family, protected by privacy.publication and
