@@ -192,10 +192,14 @@ class _State:
     def protect(self, relations: list[Sum | AtMost]) -> None:
         sums = [r for r in relations if isinstance(r, Sum)]
         near: dict[Key, set[Key]] = defaultdict(set)  # cell → the cells sharing a relation with it
+        totals: dict[Key, set[Key]] = defaultdict(set)  # cell → the totals it is a child of
         for relation in relations:
             members = set(_members(relation))
             for cell in members:
                 near[cell] |= members
+        for group in sums:
+            for child in group.children:
+                totals[child].add(group.total)
         while True:
             self._group_rule(sums)
             weak = self._audit(relations)
@@ -203,7 +207,7 @@ class _State:
                 return
             before = len(self.hidden_rows)
             for cell in weak:
-                self._widen(cell, near)
+                self._widen(cell, near, totals)
             if len(self.hidden_rows) == before:
                 raise PipelineFailure(
                     f"disclosure control cannot protect hidden cell(s) {sorted(map(repr, weak))[:3]}: "
@@ -244,15 +248,17 @@ class _State:
                         break  # every child with units is hidden; the audit decides the rest
                     changed = True
 
-    def _widen(self, cell: Key, near: Mapping[Key, set[Key]]) -> None:
-        """Hide the smallest shown cell of at least ``threshold + margin`` (else the smallest
-        non-zero one) sharing a relation with ``cell`` (or, if there is none, with a hidden
-        neighbour of it, and so on)."""
+    def _widen(self, cell: Key, near: Mapping[Key, set[Key]], totals: Mapping[Key, set[Key]]) -> None:
+        """Hide a shown cell sharing a relation with ``cell`` (or, if there is none, with a hidden
+        neighbour of it, and so on): a child before a total above it (the national figure
+        stays), then the smallest of at least ``threshold + margin``, else the smallest non-zero."""
         frontier, seen = {cell}, {cell}
         while frontier:
             ring = set().union(*(near[c] for c in frontier)) - seen
             candidates = self._shown_candidates(ring)
-            if candidates:  # one big enough to give the room needed, if there is one
+            if candidates:
+                above = set().union(*(totals[c] for c in frontier))
+                candidates = [c for c in candidates if c not in above] or candidates
                 roomy = [c for c in candidates if self.tables.values[c] >= self.threshold + self.margin]
                 self._hide(self._smallest(roomy or candidates))
                 return
