@@ -21,41 +21,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from kernel.config import Settings
-from kernel.errors import ConfigurationError, PipelineFailure
+from kernel.config import Settings, SupersetSettings
+from kernel.errors import PipelineFailure
 
 #: Import order: each kind refers to the one before it.
 IMPORT_ORDER = ("database", "dataset", "chart", "dashboard")
 TIMEOUT_SECONDS = 30
 #: An import runs every dataset's and chart's validation on the server: give it longer.
 IMPORT_TIMEOUT_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class SupersetConfig:
-    url: str
-    username: str
-    password: str
-    provider: str = "db"
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> SupersetConfig | None:
-        """The configuration from the environment, or ``None`` when Superset is not configured."""
-        url = environ.get("HELSEDATA_SUPERSET_URL", "").strip()
-        if not url:
-            return None
-        username = environ.get("HELSEDATA_SUPERSET_USERNAME", "")
-        password = environ.get("HELSEDATA_SUPERSET_PASSWORD", "")
-        if not username or not password:
-            raise ConfigurationError(
-                "HELSEDATA_SUPERSET_URL is set but HELSEDATA_SUPERSET_USERNAME or "
-                "HELSEDATA_SUPERSET_PASSWORD is not; set both, or unset the URL to skip Superset."
-            )
-        return cls(url=url.rstrip("/"), username=username, password=password,
-                   provider=environ.get("HELSEDATA_SUPERSET_PROVIDER", "db"))
 
 
 def rison(value: Any) -> str:
@@ -97,7 +72,7 @@ def duckdb_uri(settings: Settings) -> str:
 class SupersetClient:
     """Thin wrapper over Superset's REST API: login, CSRF token, bundle import."""
 
-    def __init__(self, config: SupersetConfig, session=None):
+    def __init__(self, config: SupersetSettings, session=None):
         import requests
 
         self.config = config
@@ -186,7 +161,7 @@ def chart_ids_in_layout(position: Mapping[str, Any]) -> dict[str, int]:
             if isinstance(item, Mapping) and item.get("type") == "CHART"}
 
 
-def refresh_superset(config: SupersetConfig, settings: Settings, tables: Sequence[str],
+def refresh_superset(config: SupersetSettings, settings: Settings, tables: Sequence[str],
                      session=None) -> dict[str, Any]:
     """Import the declared database, datasets, charts and dashboards; return their ids.
 

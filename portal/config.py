@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,8 +40,8 @@ class PortalConfig:
     oidc: OidcConfig | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> PortalConfig:
-        env = os.environ if environ is None else environ
+    def from_environ(cls, env: Mapping[str, str]) -> PortalConfig:
+        """The portal's knobs from the environment the settings were read from (``Settings.environ``)."""
         oidc = None
         if all(env.get(f"HELSEDATA_OIDC_{k}") for k in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET")):
             oidc = OidcConfig(env["HELSEDATA_OIDC_ISSUER"], env["HELSEDATA_OIDC_CLIENT_ID"],

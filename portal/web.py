@@ -175,7 +175,7 @@ def create_app(settings: Settings, config: PortalConfig | None = None) -> FastAP
     """The portal for one platform instance (``settings``); ``helsedata serve`` runs it under uvicorn."""
     from portal import api, pages
 
-    config = config or PortalConfig.from_environ()
+    config = config or PortalConfig.from_environ(settings.environ)
     app = FastAPI(title="Helsedata-portalen", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.config = config

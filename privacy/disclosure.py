@@ -1,4 +1,4 @@
-"""Statistical disclosure control for the published tables (docs/publishing.md, "Disclosure rules").
+"""Statistical disclosure control for the published tables: the rules for single counts.
 
 The rules, and why they are what they are, are written down in ``docs/publishing.md``
 (section "Disclosure rules"); this module is the only place they are implemented. In short:
@@ -6,20 +6,17 @@ The rules, and why they are what they are, are written down in ``docs/publishing
 * **Primary suppression.** A count of 1 to :data:`SUPPRESSION_THRESHOLD` (inclusive) is never
   published. A true zero *is* published: it says that nobody has the attribute, which discloses
   nothing about any person, and hiding zeros would make real service gaps invisible.
-* **Secondary suppression.** Where a total is published, a suppressed cell must not be
-  recoverable from it. In every group "total = sum of its children" (kommuner of a fylke, fylker
-  of the country, technologies of an all-technology indicator …) with a suppressed member, at
-  least two members are suppressed and the suppressed children together hold more than
-  :data:`SUPPRESSION_THRESHOLD` units; otherwise the next smallest non-zero child is suppressed
-  (the total itself only when no child is left). Applied to every group of every dimension until
-  nothing changes (a fixpoint), so linked tables (geography × technology) are covered.
+* **Secondary suppression** is decided jointly over every published table, in
+  :mod:`privacy.linked`: no hidden count can be narrowed by an attacker who knows every
+  published count exactly and every public relation between them beyond its protection
+  interval (±:data:`PROTECTION_MARGIN` around the threshold, or around a larger count).
 * **Rounding.** Published counts are rounded half-up to a multiple of :data:`ROUNDING_BASE`,
   but never down into the suppressed range: 6 and 7 are published as 10, so no published count
   lies in 1..threshold and a published "5" can never be read as a small count.
   Totals are rounded independently (a rounded total is not the sum of rounded children).
   Rounding is extra blur, not the protection: the suppression pattern is safe on exact counts.
-* **Ratios** are computed from the unrounded counts, then rounded to :data:`VALUE_DECIMALS`
-  decimals, and suppressed when their numerator or denominator is suppressed.
+* **Ratios** are computed from the *published* (rounded) counts, so they tell a reader nothing
+  the counts do not, and are hidden with them (:mod:`privacy.publication`).
 
 Policy: Helsedata publication policy, docs/publishing.md#disclosure-rules (modelled on the
 OpenSAFELY output-checking rules, https://docs.opensafely.org/releasing-files/, and SSB's
@@ -35,6 +32,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
+    "PROTECTION_MARGIN",
     "ROUNDING_BASE",
     "SUPPRESSION_THRESHOLD",
     "VALUE_DECIMALS",
@@ -55,6 +53,10 @@ SUPPRESSION_THRESHOLD = 5
 ROUNDING_BASE = 5
 #: Ratios, shares and rates are published with this many decimals (rounded half-up).
 VALUE_DECIMALS = 1
+#: A hidden count is protected when an attacker cannot exclude any value within this margin
+#: around the threshold (a small count) or around the count itself (a larger one):
+#: :func:`privacy.linked.protection_interval`.
+PROTECTION_MARGIN = 3
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,10 @@ def protect_table(
     threshold: int = SUPPRESSION_THRESHOLD,
     force: Iterable[Key] = (),
 ) -> Protection:
-    """Decide which cells of a hierarchical table to suppress (primary and secondary).
+    """Decide which cells of one hierarchical table to suppress (primary and secondary).
+
+    A convenience over :func:`privacy.linked.protect_linked` for a single table, where every
+    cell is its own publication row.
 
     :param cells: cell key (one code per dimension) → its exact counts (one or more count
         columns, e.g. numerator and denominator). Totals are cells too: the national row is the
@@ -248,14 +253,6 @@ def protect_table(
         children" along that dimension.
     :param force: keys to suppress whatever their counts (e.g. flagged upstream).
 
-    A group with a published total is safe when it has no suppressed member, or at least two
-    suppressed members whose suppressed *children* sum, in every count column, to more than
-    ``threshold``. Otherwise the smallest non-zero published child (ties by key) is suppressed;
-    if there is none, the total is. Every group is revisited until no decision changes. When
-    more than one dimension has groups (linked tables), a linear-programming audit then checks
-    that no hidden cell's feasible interval is ``threshold`` wide or less, and hides one more
-    neighbour of each cell that fails, until none does (docs/publishing.md#disclosure-rules).
-
     >>> geo = {"0301": "03", "0302": "03", "0303": "03", "03": "0", "11": "0", "0": None}
     >>> cells = {("0301",): [3], ("0302",): [40], ("0303",): [9], ("03",): [52],
     ...          ("11",): [100], ("0",): [152]}
@@ -263,9 +260,9 @@ def protect_table(
     >>> sorted(p.primary), sorted(p.secondary)
     ([('0301',)], [('0303',)])
     """
+    from privacy.linked import LinkedTables, protect_linked
+
     _check_count(threshold, "threshold")
-    if not cells:
-        return Protection(frozenset(), frozenset())
     width = None
     for key, counts in cells.items():
         if len(key) != len(hierarchies):
@@ -276,179 +273,16 @@ def protect_table(
             raise ValueError(f"every cell needs the same number (≥ 1) of counts; {key!r} has {len(counts)}.")
         for c in counts:
             _check_count(c, f"count of cell {key!r}")
-
-    # group id (dimension, total key) → children keys
+    values = {(key, col): count for key, counts in cells.items() for col, count in enumerate(counts)}
+    tables = LinkedTables(values, rows={cell: cell[0] for cell in values}, force={k for k in force if k in cells})
     groups: dict[tuple[int, Key], list[Key]] = defaultdict(list)
     for key in cells:
         for d, hierarchy in enumerate(hierarchies):
             parent = hierarchy.get(key[d])
-            if parent is not None:
-                total = key[:d] + (parent,) + key[d + 1:]
-                if total in cells:
-                    groups[(d, total)].append(key)
-
-    primary = {k for k, counts in cells.items() if any(is_small(c, threshold) for c in counts)}
-    primary |= {k for k in force if k in cells}
-    suppressed = set(primary)
-    # One-dimensional hierarchies are trees: the group rule alone makes every hidden cell's
-    # feasible range at least as wide as the hidden mass of its group. Linked dimensions form
-    # cycles, where it does not; there a linear-programming audit adds cells until it holds.
-    linked = len({d for d, _ in groups}) > 1
-    # Hiding more cells only relaxes the attacker's equations, so a cell once shown to be
-    # protected stays protected and is not audited again.
-    safe: set[Key] = set()
-    while True:
-        _group_rule(cells, groups, suppressed, width, threshold)
-        if not linked:
-            break
-        weak = _audit(cells, groups, suppressed, width, threshold, known_safe=safe)
-        if not weak:
-            break
-        safe |= suppressed - set(weak)
-        before = len(suppressed)
-        for key in weak:
-            _widen(cells, groups, suppressed, key)
-        if len(suppressed) == before:  # every neighbour is hidden already: nothing left to add
-            break
-    return Protection(frozenset(primary), frozenset(suppressed - primary))
-
-
-def _order(cells: Mapping[Key, Sequence[int]], key: Key, column: int) -> tuple:
-    return (cells[key][column], tuple(str(x) for x in key))
-
-
-def _group_rule(cells, groups, suppressed: set[Key], width: int, threshold: int) -> None:
-    """Apply the per-group rule to every group until nothing changes (in place)."""
-    changed = True
-    while changed:
-        changed = False
-        for (_, total), children in sorted(groups.items(), key=lambda g: repr(g[0])):
-            while True:
-                supp_children = [c for c in children if c in suppressed]
-                n_supp = len(supp_children) + (total in suppressed)
-                if n_supp == 0:
-                    break
-                short = [col for col in range(width)
-                         if sum(cells[c][col] for c in supp_children) <= threshold]
-                if n_supp >= 2 and not short:
-                    break
-                column = short[0] if short else 0
-                candidates = [c for c in children if c not in suppressed and cells[c][column] > 0]
-                if candidates:
-                    suppressed.add(min(candidates, key=lambda c: _order(cells, c, column)))
-                elif total not in suppressed:
-                    suppressed.add(total)
-                else:
-                    break  # every child with units is hidden; the total is protected upwards
-                changed = True
-
-
-#: Seed of the audit's random objectives, and how many solves without progress end phase 1.
-_AUDIT_SEED = 20261122
-_AUDIT_STALL = 3
-
-
-def _audit(cells, groups, suppressed: set[Key], width: int, threshold: int,
-           known_safe: set[Key] = frozenset()) -> list[Key]:
-    """Hidden cells an attacker can pin to an interval no wider than ``threshold``.
-
-    Solves, per count column, max and min of each hidden cell subject to every published
-    equation "total = sum of children" and non-negativity (scipy's HiGHS solver). Every
-    solution is a feasible table, so it also widens the known range of every *other* hidden
-    cell; a cell whose known range is already wider than ``threshold`` needs no program of its
-    own; random objectives first move many cells at once, so only a few cells need their own
-    max and min. If the published cells do not add up
-    (e.g. distinct persons counted in two kommuner), no table satisfies the equations, an
-    attacker cannot solve them exactly either, and the group rule stands.
-    """
-    import numpy as np
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
-
-    hidden = sorted(suppressed, key=repr)
-    index = {k: i for i, k in enumerate(hidden)}
-    weak: list[Key] = []
-    for column in range(width):
-        data, row_ids, col_ids, rhs = [], [], [], []
-        for (_, total), children in groups.items():
-            members = [(total, 1)] + [(c, -1) for c in children]
-            if not any(k in index for k, _ in members):
-                continue
-            constant = 0
-            for key, sign in members:
-                if key in index:
-                    data.append(sign)
-                    row_ids.append(len(rhs))
-                    col_ids.append(index[key])
-                else:
-                    constant += sign * cells[key][column]
-            rhs.append(-constant)
-        if not rhs:
-            continue
-        a_eq = coo_matrix((data, (row_ids, col_ids)), shape=(len(rhs), len(hidden))).tocsr()
-        b_eq = np.array(rhs, dtype=float)
-        truth = np.array([cells[k][column] for k in hidden], dtype=float)
-        low_seen, high_seen = truth.copy(), truth.copy()
-        high_seen[[index[k] for k in known_safe if k in index]] = float("inf")
-
-        def open_cells():
-            return np.flatnonzero(high_seen - low_seen <= threshold + 1e-7)
-
-        # Phase 1: random objectives over the cells not yet shown to be wide; each solution is a
-        # feasible table moving many cells at once (on a 4 400-cell table, ~30 solves instead
-        # of ~1 300). Seeded, so the same table always gets the same decision.
-        rng = np.random.default_rng(_AUDIT_SEED)
-        stalled = 0
-        while stalled < _AUDIT_STALL:
-            pending = open_cells()
-            if len(pending) == 0:
-                break
-            objective = np.zeros(len(hidden))
-            objective[pending] = rng.normal(size=len(pending))
-            result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            if result.status == 2:  # infeasible: the published cells do not add up
-                return weak
-            if result.status != 0:  # unbounded: a direction exists, but which cells move is unknown
-                stalled += 1
-                continue
-            np.minimum(low_seen, result.x, out=low_seen)
-            np.maximum(high_seen, result.x, out=high_seen)
-            stalled = stalled + 1 if len(open_cells()) == len(pending) else 0
-        # Phase 2: exact max and min for every cell still open.
-        for i in open_cells():
-            key = hidden[i]
-            if key in weak or high_seen[i] - low_seen[i] > threshold + 1e-7:
-                continue
-            objective = np.zeros(len(hidden))
-            for sign in (-1, 1):  # maximise, then minimise
-                objective[i] = sign
-                result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-                if result.status == 2:  # infeasible: the published cells do not add up
-                    return weak
-                if result.status == 3:  # unbounded above
-                    high_seen[i] = float("inf")
-                    break
-                if result.status != 0:
-                    raise RuntimeError(f"disclosure audit could not solve the table: {result.message}")
-                np.minimum(low_seen, result.x, out=low_seen)
-                np.maximum(high_seen, result.x, out=high_seen)
-                if high_seen[i] - low_seen[i] > threshold + 1e-7:
-                    break
-            if high_seen[i] - low_seen[i] <= threshold + 1e-7:
-                weak.append(key)
-    return weak
-
-
-def _widen(cells, groups, suppressed: set[Key], key: Key) -> None:
-    """Hide one more cell next to ``key``: the smallest non-zero published cell sharing a group."""
-    candidates: set[Key] = set()
-    totals: set[Key] = set()
+            total = key[:d] + (parent,) + key[d + 1:]
+            if parent is not None and total in cells:
+                groups[(d, total)].append(key)
     for (_, total), children in groups.items():
-        if key == total or key in children:
-            candidates |= {c for c in children if c not in suppressed and cells[c][0] > 0}
-            if total not in suppressed:
-                totals.add(total)
-    if candidates:
-        suppressed.add(min(candidates, key=lambda c: _order(cells, c, 0)))
-    elif totals:
-        suppressed.add(min(totals, key=lambda c: _order(cells, c, 0)))
+        for col in range(width or 0):
+            tables.add_sum((total, col), [(c, col) for c in children])
+    return protect_linked(tables, threshold=threshold)

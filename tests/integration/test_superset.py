@@ -28,7 +28,8 @@ import pytest
 import yaml
 
 from dashboards.bundle import DECLARATIONS
-from dashboards.superset import IMPORT_ORDER, SupersetConfig, refresh_superset, rison
+from dashboards.superset import IMPORT_ORDER, refresh_superset, rison
+from kernel.config import Settings, SupersetSettings
 from kernel.errors import ConfigurationError, PipelineFailure
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,7 +206,7 @@ def fake():
 
 @pytest.fixture
 def config(fake):
-    return SupersetConfig(url=fake.url, username="admin", password="secret")
+    return SupersetSettings(url=fake.url, username="admin", password="secret")
 
 
 def test_publication_imports_the_bundle_in_dependency_order_with_overwrite(fake, config, settings):
@@ -250,7 +251,7 @@ def test_only_public_tables_are_exposed(fake, config, settings):
 
 
 def test_wrong_password_is_a_pipeline_failure(fake, settings):
-    bad = SupersetConfig(url=fake.url, username="admin", password="wrong")
+    bad = SupersetSettings(url=fake.url, username="admin", password="wrong")
     with pytest.raises(PipelineFailure, match="401"):
         refresh_superset(bad, settings, TABLES)
     assert fake.calls() == [("POST", "/api/v1/security/login")]
@@ -261,22 +262,22 @@ def test_unreachable_superset_is_a_pipeline_failure(settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(PipelineFailure, match="unreachable"):
-        refresh_superset(SupersetConfig(url=f"http://127.0.0.1:{port}", username="a", password="b"), settings, TABLES)
+        refresh_superset(SupersetSettings(url=f"http://127.0.0.1:{port}", username="a", password="b"), settings, TABLES)
 
 
 @pytest.mark.parametrize(
     "environ, expected",
     [({}, None), ({"HELSEDATA_SUPERSET_URL": ""}, None),
      ({"HELSEDATA_SUPERSET_URL": "http://x:8088/", "HELSEDATA_SUPERSET_USERNAME": "u",
-       "HELSEDATA_SUPERSET_PASSWORD": "p"}, SupersetConfig("http://x:8088", "u", "p"))],
+       "HELSEDATA_SUPERSET_PASSWORD": "p"}, SupersetSettings("http://x:8088", "u", "p"))],
 )
 def test_config_from_environ(environ, expected):
-    assert SupersetConfig.from_environ(environ) == expected
+    assert Settings.from_environ(environ).superset == expected
 
 
 def test_config_without_credentials_is_refused():
     with pytest.raises(ConfigurationError, match="HELSEDATA_SUPERSET_PASSWORD"):
-        SupersetConfig.from_environ({"HELSEDATA_SUPERSET_URL": "http://x", "HELSEDATA_SUPERSET_USERNAME": "u"})
+        Settings.from_environ({"HELSEDATA_SUPERSET_URL": "http://x", "HELSEDATA_SUPERSET_USERNAME": "u"})
 
 
 @pytest.mark.parametrize("value", [
@@ -307,7 +308,7 @@ def real_superset(tmp_path_factory):
     (or the one at HELSEDATA_SUPERSET_TEST_URL)."""
     url = os.environ.get("HELSEDATA_SUPERSET_TEST_URL")
     if url:
-        yield SupersetConfig(url=url, username=os.environ.get("HELSEDATA_SUPERSET_USERNAME", "admin"),
+        yield SupersetSettings(url=url, username=os.environ.get("HELSEDATA_SUPERSET_USERNAME", "admin"),
                              password=os.environ.get("HELSEDATA_SUPERSET_PASSWORD", "admin"))
         return
     superset = SUPERSET_VENV / "bin" / "superset"
@@ -340,7 +341,7 @@ def real_superset(tmp_path_factory):
                 time.sleep(1)
         else:
             pytest.fail(f"Superset did not start; see {home / 'server.log'}")
-        yield SupersetConfig(url=url, username="admin", password="admin")
+        yield SupersetSettings(url=url, username="admin", password="admin")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from privacy.disclosure import (
+    PROTECTION_MARGIN,
     ROUNDING_BASE,
     SUPPRESSION_THRESHOLD,
     VALUE_DECIMALS,
@@ -17,11 +18,13 @@ from privacy.disclosure import (
     round_value,
     smallest_published_count,
 )
+from privacy.publication import SHARE_DECIMALS, protect_status
 
 
 def test_policy_constants_are_the_documented_ones():
     # docs/publishing.md states these numbers; change both together.
-    assert (SUPPRESSION_THRESHOLD, ROUNDING_BASE, VALUE_DECIMALS) == (5, 5, 1)
+    assert (SUPPRESSION_THRESHOLD, ROUNDING_BASE, VALUE_DECIMALS, PROTECTION_MARGIN) == (5, 5, 1, 3)
+    assert SHARE_DECIMALS == 3
 
 
 @pytest.mark.parametrize(
@@ -182,3 +185,33 @@ def test_any_small_count_column_makes_the_cell_primary():
 def test_protect_table_rejects_bad_tables(cells, message):
     with pytest.raises(ValueError, match=message):
         protect_table(cells, [GEO])
+
+
+def _national(period, value, suppressed=False):
+    return {"indicator_id": "vft_mottakere", "breakdown_code": "alle", "period": period,
+            "geo_level": "nasjonal", "value": value, "suppressed": suppressed}
+
+
+def test_status_is_derived_from_the_published_values_only():
+    """The mart's trend, projection and gap come from exact national counts and would give them
+    back (gap × target = |latest − target|); published, they come from the rounded values."""
+    mart = {"indicator_id": "vft_mottakere", "breakdown_code": "alle", "latest_year": 2024,
+            "latest_value": 668.0, "first_year": 2017, "first_value": 478.0, "trend_per_year": 190 / 7,
+            "projected_value": 668 + 2 * 190 / 7, "target": 750.0, "target_year": 2026,
+            "relative_gap": 82 / 750, "status": "red", "status_reason": "Behind target and trend"}
+    out = protect_status([mart], [_national("2024", 670.0), _national("2017", 480.0)])[0]
+    assert (out["latest_value"], out["first_value"]) == (670.0, 480.0)
+    assert out["trend_per_year"] == pytest.approx(190 / 7)
+    assert out["projected_value"] == pytest.approx(670 + 2 * 190 / 7)
+    assert out["relative_gap"] == pytest.approx(80 / 750)
+    assert out["status"] == "red" and out["suppressed"] is False
+
+
+def test_status_of_a_suppressed_value_is_withheld():
+    mart = {"indicator_id": "vft_mottakere", "breakdown_code": "alle", "latest_year": 2024,
+            "latest_value": 3.0, "first_year": 2017, "first_value": 40.0, "trend_per_year": -1.0,
+            "projected_value": 1.0, "target": 50.0, "target_year": 2026, "relative_gap": 0.9,
+            "status": "red", "status_reason": "Behind target and trend"}
+    out = protect_status([mart], [_national("2024", None, True), _national("2017", 40.0)])[0]
+    assert out["latest_value"] is None and out["suppressed"]
+    assert all(out[c] is None for c in ("trend_per_year", "projected_value", "relative_gap", "status"))
