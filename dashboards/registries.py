@@ -127,11 +127,12 @@ def monthly(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])
     for r in rows:
         s = sums[str(r["periode"])]
-        s[0] += (r.get("coverage") or 0.0) * (r.get("forventet") or 0)
-        s[1] += r.get("forventet") or 0
-        s[2] += r.get("mottatt_digitalt") or 0
-        s[3] += r.get("mottatt_innen_frist") or 0
-        s[4] += r.get("mottatt") or 0
+        # float(): DuckDB hands DECIMAL columns over as Decimal, which does not mix with float
+        s[0] += float(r.get("coverage") or 0) * float(r.get("forventet") or 0)
+        s[1] += float(r.get("forventet") or 0)
+        s[2] += float(r.get("mottatt_digitalt") or 0)
+        s[3] += float(r.get("mottatt_innen_frist") or 0)
+        s[4] += float(r.get("mottatt") or 0)
     return [{"periode": p, "coverage": _share(s[0], s[1]), "digital_share": _share(s[2], s[4]),
              "on_time_share": _share(s[3], s[4])} for p, s in sorted(sums.items())]
 

@@ -80,7 +80,20 @@ def build_warehouse(settings: Settings, rows_per_kommune_year: int = 20, loaded_
                    repeat('b', 64), row_number() over () + 1, timestamp '{loaded_at:%Y-%m-%d %H:%M:%S}'
             from (select unnest({kommuner}) as k, range as i from range(1)) cross join range(2) as mm(m)""")
         _build_marts(con)
+        _build_analysis(con)
     return settings.warehouse
+
+
+def _build_analysis(con) -> None:
+    """``analysis.person_aar`` as dbt builds it from the raw tables above: one row per person and year."""
+    con.execute("create schema if not exists analysis")
+    con.execute("drop table if exists analysis.person_aar")
+    con.execute("""create table analysis.person_aar as
+        select person_id, year(kontaktdato) as aar, any_value(kommunenummer) as kommunenummer,
+               cast(null as varchar) as fylke, any_value(kjonn) as kjonn, any_value(fodselsaar) as fodselsaar,
+               false as has_vft, cast(0 as bigint) as n_vft_teknologier, cast(0 as bigint) as n_tjenester,
+               count(*) as n_kontakter, count(*) filter (where kontaktform = 'video') as n_kontakter_digitale
+        from raw.kpr_kontakter group by person_id, year(kontaktdato)""")
 
 
 def _build_marts(con) -> None:

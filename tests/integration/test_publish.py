@@ -17,11 +17,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from helsedata.cli import main
 from helsedata.publish import _replace_tables, indicator_definitions, publish
 from kernel.codelists import read_seed
 from kernel.config import Settings
 from kernel.errors import PipelineFailure
 from kernel.warehouse import writer
+from privacy.audit import current_head
 from privacy.disclosure import SUPPRESSION_THRESHOLD, protect_count, round_value
 from privacy.linked import is_protected
 from privacy.publication import is_about_persons
@@ -437,3 +439,13 @@ def test_cli_help_names_every_option(run_cli):
     assert result.exit_code == 0
     for option in ("--json", "--override-quality-gate", "--reason"):
         assert option in result.stdout
+
+
+def test_publication_records_the_audit_head_that_verify_can_check(published):
+    settings, _ = published
+    [meta] = public_rows(settings, "public.publication")
+    assert meta["audit_head"] == current_head(settings)
+    assert main(["room", "audit", "verify", "--expect-head", meta["audit_head"], "--json"],
+                environ={"HELSEDATA_HOME": str(settings.home)}) == 0
+    assert main(["room", "audit", "verify", "--expect-head", "f" * 64, "--json"],
+                environ={"HELSEDATA_HOME": str(settings.home)}) == 2
