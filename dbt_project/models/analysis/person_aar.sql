@@ -11,27 +11,28 @@
     The person-year's kommune is its welfare-technology kommune, else its care-service kommune,
     else its contact kommune (2024 codes, the lowest code when there are several); fylke is that
     kommune's fylke in the kommuner_2024 seed ('99' for the unknown kommune 9999).
+    Each source's person-years come from its int_person_years__* model.
     Years are the spine calendar_years (seed); a person has at most one row per spine year, which is the
     contribution bound the room states (kernel.sources.PERSON_AAR).
 #}
 
 with
 
-vft as (
+vft_years as (
 
-    select * from {{ ref('int_vft_recipients_per_year') }}
-
-),
-
-years as (
-
-    select * from {{ ref('calendar_years') }}
+    select * from {{ ref('int_person_years__vft') }}
 
 ),
 
-mapping as (
+service_years as (
 
-    select * from {{ ref('int_kommuner_mapped_to_2024') }}
+    select * from {{ ref('int_person_years__tjenester') }}
+
+),
+
+contact_years as (
+
+    select * from {{ ref('int_person_years__kontakter') }}
 
 ),
 
@@ -41,102 +42,17 @@ kommuner as (
 
 ),
 
-forms as (
-
-    select * from {{ ref('codelist_kontaktform') }}
-
-),
-
-services as (
-
-    select * from {{ ref('stg_kpr__tjenester') }}
-
-),
-
-contacts as (
-
-    select * from {{ ref('stg_kpr__kontakter') }}
-
-),
-
----------- one row per person and year per source
-
-vft_years as (
-
-    select
-        person_id,
-        aar,
-        min(kommunenummer_2024) as kommunenummer_2024,
-        count(distinct tjenestetype_kode) as n_vft_teknologier,
-        {{ dbt.bool_or('tjenestetype_kode = 6') }} as has_vft_6,
-        {{ dbt.bool_or('tjenestetype_kode = 26') }} as has_vft_26,
-        {{ dbt.bool_or('tjenestetype_kode = 27') }} as has_vft_27,
-        {{ dbt.bool_or('tjenestetype_kode = 28') }} as has_vft_28,
-        {{ dbt.bool_or('via_vkp') }} as has_vft_vkp
-    from vft
-    group by person_id, aar
-
-),
-
-data_through as (
-
-    select max(extract(year from startdato)) as last_year
-    from services
-
-),
-
-service_years as (
-
-    select
-        services.person_id,
-        years.aar,
-        min(coalesce(mapping.kommunenummer_2024, '9999')) as kommunenummer_2024,
-        count(*) as n_tjenester,
-        count(distinct services.tjenestetype_kode) as n_tjenestetyper
-    from services
-    inner join years
-        on services.startdato <= years.aar_slutt
-        and (services.sluttdato is null or services.sluttdato >= years.aar_start)
-    cross join data_through
-    left join mapping
-        on {{ map_to_kommune_2024('mapping', 'services.kommunenummer',
-                                  'extract(year from services.startdato)', 'services.person_id') }}
-    where years.aar <= data_through.last_year
-    group by services.person_id, years.aar
-
-),
-
-contact_years as (
-
-    select
-        contacts.person_id,
-        years.aar,
-        min(coalesce(mapping.kommunenummer_2024, '9999')) as kommunenummer_2024,
-        count(*) as n_kontakter,
-        sum(case when coalesce(forms.digital, false) then 1 else 0 end) as n_kontakter_digitale
-    from contacts
-    inner join years
-        on years.aar = contacts.kontakt_aar
-    left join mapping
-        on {{ map_to_kommune_2024('mapping', 'contacts.kommunenummer',
-                                  'contacts.kontakt_aar', 'contacts.person_id') }}
-    left join forms
-        on forms.kontaktform = contacts.kontaktform
-    group by contacts.person_id, years.aar
-
-),
-
 ---------- the person's fixed attributes (from the identity number, the same in every source)
 
 persons as (
 
     select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn
     from (
-        select person_id, fodselsaar, kjonn from {{ ref('stg_vft__mottakere') }}
+        select person_id, fodselsaar, kjonn from vft_years
         union all
-        select person_id, fodselsaar, kjonn from services
+        select person_id, fodselsaar, kjonn from service_years
         union all
-        select person_id, fodselsaar, kjonn from contacts
+        select person_id, fodselsaar, kjonn from contact_years
     ) as all_persons
     group by person_id
 
