@@ -64,16 +64,16 @@ def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool =
         population = build_population(geo, scale, np.random.default_rng([seed, _POPULATION]))
         bar.advance("persons")
         care, care_recipient = care_frame(population, geo, scale, np.random.default_rng([seed, _CARE]))
-        _write(out_dir, KPR_TJENESTER.name, lambda w: w.write_by_year(care, start_year()), rows, files)
+        _write_frame(out_dir, KPR_TJENESTER.name, care, start_year(), rows, files)
         del care
         bar.advance(KPR_TJENESTER.name)
         vft = vft_frame(population, geo, scale, np.random.default_rng([seed, _VFT]), care_recipient)
-        _write(out_dir, VFT_MOTTAKERE.name, lambda w: w.write_by_year(vft, start_year()), rows, files)
+        _write_frame(out_dir, VFT_MOTTAKERE.name, vft, start_year(), rows, files)
         del vft
         bar.advance(VFT_MOTTAKERE.name)
         registry = registry_frame(geo, seed)
         period_year = pl.col("periode").str.slice(0, 4).cast(pl.Int32)
-        _write(out_dir, REGISTRY_REPORTING.name, lambda w: w.write_by_year(registry, period_year), rows, files)
+        _write_frame(out_dir, REGISTRY_REPORTING.name, registry, period_year, rows, files)
         bar.advance(REGISTRY_REPORTING.name)
         jobs = list(contact_chunks(population, geo, scale, seed))
         bar.start_contacts(len(jobs))
@@ -106,6 +106,12 @@ def _write(out_dir: Path, source: str, fill: Callable[[YearFiles], None],
         fill(writer)
     rows[source] = {writer.paths[y].name: writer.rows[y] for y in YEARS}
     files[source] = [writer.paths[y] for y in YEARS]
+
+
+def _write_frame(out_dir: Path, source: str, frame: pl.DataFrame, year: pl.Expr,
+                 rows: dict[str, dict[str, int]], files: dict[str, list[Path]]) -> None:
+    """Write ``frame`` split into year files by ``year`` (the frame is not kept: callers may drop it)."""
+    _write(out_dir, source, lambda w: w.write_by_year(frame, year), rows, files)
 
 
 class _Progress:

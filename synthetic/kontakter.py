@@ -17,7 +17,12 @@ import numpy as np
 import polars as pl
 
 from synthetic.calibration import (
-    CONTACTS_PER_YEAR, DIGITAL_KOMMUNE_SIGMA, DIGITAL_SHARE, PHONE_SHARE, VIDEO_OF_DIGITAL, YEARS,
+    CONTACTS_PER_YEAR,
+    DIGITAL_KOMMUNE_SIGMA,
+    DIGITAL_SHARE,
+    PHONE_SHARE,
+    VIDEO_OF_DIGITAL,
+    YEARS,
 )
 from synthetic.geography import Geography
 from synthetic.identity import format_numbers
