@@ -9,22 +9,22 @@ from synthetic.geography import Geography
 from synthetic.identity import format_numbers
 from synthetic.population import Population, day_number_of_year
 
-#: Last day covered by the extracts; episodes still running then have an empty sluttdato.
-HORIZON_YEAR = 2024
 
-
-def horizon_day() -> int:
-    return day_number_of_year(HORIZON_YEAR + 1) - 1
+def horizon_day(last_year: int) -> int:
+    """Last day the extracts cover (31 December of ``last_year``): later episodes are not written
+    and episodes still running then have an empty sluttdato."""
+    return day_number_of_year(last_year + 1) - 1
 
 
 def episode_frame(population: Population, geo: Geography, person: np.ndarray, tjenestetype: np.ndarray,
-                  start: np.ndarray, end: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
+                  start: np.ndarray, end: np.ndarray, last_year: int,
+                  extra: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     """Rows sorted by start date; episodes starting after the horizon are dropped.
 
     The kommunenummer is the code valid on the start date (the source's kommune date column).
     ``extra`` columns (one value per episode) are filtered and sorted with the episodes.
     """
-    last = horizon_day()
+    last = horizon_day(last_year)
     keep = start <= last
     order = np.lexsort((population.fnr[person[keep]], start[keep]))
     pick = np.flatnonzero(keep)[order]

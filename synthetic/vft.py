@@ -26,7 +26,6 @@ from synthetic.calibration import (
     VFT_TECHS,
     VKP_EPISODE_SHARE,
     VKP_KOMMUNER_BY_YEAR_END,
-    YEARS,
     scaled,
     vft_tech_shares,
     vft_unique_recipients,
@@ -79,7 +78,7 @@ def technology_episodes(careers: Careers, targets: dict[int, int], missing: dict
     decided = np.zeros(n, dtype=bool)
     extra_end = {t: np.full(n, NO_EPISODE) for t in VFT_TECHS}
     added: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
-    for year in YEARS:
+    for year in sorted(targets):
         jan1, dec31 = day_number_of_year(year), day_number_of_year(year + 1) - 1
         active = careers.active_in(year)
         runs_on = careers.running_on_31_december(year) if missing[year] else np.ones(n, dtype=bool)
@@ -197,7 +196,7 @@ def leave_out(episodes: tuple[np.ndarray, ...], unreported: np.ndarray) -> tuple
 
 
 def every_vkp_kommune_on_the_hub(kommune: np.ndarray, episodes: tuple[np.ndarray, ...], via: np.ndarray,
-                                 adoption: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+                                 adoption: np.ndarray, last_year: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Each VKP kommune has a VKP episode in every year from its go-live, at any scale.
 
     At a small scale a kommune may start no new episode in a year; then one running episode is
@@ -208,7 +207,7 @@ def every_vkp_kommune_on_the_hub(kommune: np.ndarray, episodes: tuple[np.ndarray
     kommune, via = kommune.copy(), via.copy()
     for k in np.flatnonzero(adoption < NEVER):
         go_live = int(adoption[k])
-        for year in range(_year_of(go_live), YEARS[-1] + 1):
+        for year in range(_year_of(go_live), last_year + 1):
             jan1, dec31 = day_number_of_year(year), day_number_of_year(year + 1) - 1
             in_k = kommune == k
             if (in_k & via & (start <= dec31) & (end >= jan1)).any():
@@ -231,29 +230,31 @@ def _year_of(day: int) -> int:
 
 
 def vft_frame(population: Population, geo: Geography, scale: float, rng: np.random.Generator,
-              care_recipient: np.ndarray) -> pl.DataFrame:
-    """All vft_mottakere rows (small enough to hold: ~0.5 M rows at scale 1).
+              care_recipient: np.ndarray, years: tuple[int, ...]) -> pl.DataFrame:
+    """All vft_mottakere rows of ``years`` (small enough to hold: ~0.5 M rows at scale 1).
 
     Persons in use and on 31 December follow the calibration exactly; the extract then leaves
     out the gap year's unreported users, so the distinct recipients per year are the published
     (reported) series.
     """
-    reported = scaled(vft_unique_recipients(), scale)
-    in_use = scaled(vft_users_in_use(), scale)
-    careers = calibrated_careers(in_use, VFT_MEAN_YEARS, VFT_STOCK_SHARE, rng, scaled(vft_year_end_recipients(), scale))
+    def calibration(series: dict[int, int]) -> dict[int, int]:
+        return scaled({y: series[y] for y in years}, scale)
+
+    reported, in_use = calibration(vft_unique_recipients()), calibration(vft_users_in_use())
+    careers = calibrated_careers(in_use, VFT_MEAN_YEARS, VFT_STOCK_SHARE, rng, calibration(vft_year_end_recipients()))
     boost = np.where(care_recipient, CARE_RECIPIENT_BOOST, 1.0)
     person = assign_persons(careers, population, age_weight, rng, boost=boost)
-    gap = {y: in_use[y] - reported[y] for y in YEARS}
+    gap = {y: in_use[y] - reported[y] for y in years}
     episodes = technology_episodes(careers, reported, gap, rng)
     unreported = unreported_careers(careers, episodes, population.kommune[person], gap_kommuner(population, geo),
-                                    gap[VFT_REPORTING_GAP_YEAR], rng)
+                                    gap.get(VFT_REPORTING_GAP_YEAR, 0), rng)
     career, tech, start, end = leave_out(episodes, unreported)
     kommune = population.kommune[person[career]]
     first_vkp_year = min(VKP_KOMMUNER_BY_YEAR_END)
-    eligible = kommuner_with_users(kommune, start, end, len(geo.kommuner), range(first_vkp_year, YEARS[-1] + 1))
+    eligible = kommuner_with_users(kommune, start, end, len(geo.kommuner), range(first_vkp_year, years[-1] + 1))
     adoption = vkp_adoption_days(population, geo, rng, eligible)
     via = (adoption[kommune] <= start) & (rng.random(start.size) < VKP_EPISODE_SHARE)
     (career, tech, start, end, _), via = every_vkp_kommune_on_the_hub(kommune, (career, tech, start, end), via,
-                                                                      adoption)
-    return episode_frame(population, geo, person[career], tech, start, end,
+                                                                      adoption, years[-1])
+    return episode_frame(population, geo, person[career], tech, start, end, years[-1],
                          extra={"via_vkp": via}).drop("_kommune")
