@@ -85,7 +85,8 @@ def calibrated_careers(targets: Mapping[int, int], mean_years: float, stock_shar
             starts, ends = [start], [end]
             carried = min(running.size, targets[year])
         n_new = targets[year] - carried
-        start_new = jan1 + np.floor(rng.random(n_new) * (next_jan1 - jan1)).astype(np.int64)
+        # New careers start before 31 December, so each can still end within its first year.
+        start_new = jan1 + np.floor(rng.random(n_new) * (next_jan1 - 1 - jan1)).astype(np.int64)
         starts.append(start_new)
         ends.append(start_new + np.floor(rng.exponential(mean_days, n_new)).astype(np.int64))
         if year_end is not None:

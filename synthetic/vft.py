@@ -132,16 +132,13 @@ def vkp_adoption_days(population: Population, geo: Geography, rng: np.random.Gen
     """Day each 2024 kommune took VKP into use (:data:`NEVER` for the others).
 
     Kommuner are drawn in waves, larger ones more likely early (weight √population), among the
-    ``eligible`` ones (kommuner with users in every roll-out year, so that the number of VKP
-    kommuner is the calibration at any scale, not fewer because a tiny kommune has no user).
+    ``eligible`` ones first (kommuner with users in every roll-out year, so that the number of
+    VKP kommuner is the calibration at any scale where enough kommuner have users).
     """
     days = np.full(len(geo.kommuner), NEVER, dtype=np.int64)
     size = np.bincount(population.kommune, minlength=len(geo.kommuner)).astype(float) + 1.0
-    weight = np.sqrt(size) * eligible
-    if int(eligible.sum()) < max(VKP_KOMMUNER_BY_YEAR_END.values()):
-        raise ValueError("too few kommuner with welfare-technology users for the VKP roll-out; raise the scale")
-    with np.errstate(divide="ignore"):
-        keys = rng.exponential(size=weight.size) / weight
+    weight = np.sqrt(size) * np.where(eligible, 1.0, 1e-12)  # the others only at a tiny scale
+    keys = rng.exponential(size=weight.size) / weight
     order = np.argsort(keys, kind="stable")
     done = 0
     for year, total in sorted(VKP_KOMMUNER_BY_YEAR_END.items()):

@@ -48,8 +48,9 @@ population_by_geo as (
         population.year as aar,
         bridge.geo_level,
         bridge.geo_code,
-        sum(population.pop_67_plus) as pop_67_plus,
-        sum(population.pop_80_plus) as pop_80_plus
+        -- demo data hold var demo_scale of Norway's persons: so does the denominator
+        sum(population.pop_67_plus) * {{ var('demo_scale') }} as pop_67_plus,
+        sum(population.pop_80_plus) * {{ var('demo_scale') }} as pop_80_plus
     from population
     inner join bridge
         on bridge.kommunenummer_2024 = population.kommunenummer
