@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingestion import fnr, orgnr
 from kernel.codelists import read_seed
 from kernel.kommuner import kommune_validity, valid_kommunenummer, versions
-from ingestion import fnr, orgnr
 from kernel.sources import SOURCES
 from synthetic import calibration, write_extract
 from synthetic.careers import calibrated_careers
