@@ -127,6 +127,14 @@ def kommuner_with_users(kommune: np.ndarray, start: np.ndarray, end: np.ndarray,
     return out
 
 
+def split_successors(geo: Geography) -> np.ndarray:
+    """Per kommune id: true for the successors of a kommune split later (1507 Ålesund → 1508 Ålesund
+    and 1580 Haram in 2024). The marts allocate a person under the old code to one successor at
+    random, so a VKP episode there could count both kommuner: they are not drawn for VKP."""
+    split = {r["kommunenummer_2024"] for r in read_seed("kommune_crosswalk_to_2024") if int(r["n_targets"]) > 1}
+    return np.array([k in split for k in geo.kommuner])
+
+
 def vkp_adoption_days(population: Population, geo: Geography, rng: np.random.Generator,
                       eligible: np.ndarray) -> np.ndarray:
     """Day each 2024 kommune took VKP into use (:data:`NEVER` for the others).
@@ -249,6 +257,7 @@ def vft_frame(population: Population, geo: Geography, scale: float, rng: np.rand
     kommune = population.kommune[person[career]]
     first_vkp_year = min(VKP_KOMMUNER_BY_YEAR_END)
     eligible = kommuner_with_users(kommune, start, end, len(geo.kommuner), range(first_vkp_year, years[-1] + 1))
+    eligible &= ~split_successors(geo)
     adoption = vkp_adoption_days(population, geo, rng, eligible)
     via = (adoption[kommune] <= start) & (rng.random(start.size) < VKP_EPISODE_SHARE)
     (career, tech, start, end, _), via = every_vkp_kommune_on_the_hub(kommune, (career, tech, start, end), via,
