@@ -411,7 +411,7 @@ def _assert_marts_reproduce_the_series(marts, scale: float, tolerance) -> None:
     # 1 000 inhabitants 67+ in 2024: 133 731 users, most of them 67+, and about 1 M inhabitants 67+)
     pop_67 = sum(int(r["pop_67_plus"]) for r in read_seed("population_kommune") if r["year"] == "2024")
     numerator, denominator, rate = marts[("vft_mottakere_67_per_1000", "alle", "2024")]
-    assert denominator == pytest.approx(pop_67 * scale)
+    assert denominator == pytest.approx(pop_67 * scale, abs=0.5)  # whole persons
     assert 80 < rate < 160
 
 

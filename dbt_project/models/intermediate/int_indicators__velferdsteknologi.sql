@@ -48,9 +48,10 @@ population_by_geo as (
         population.year as aar,
         bridge.geo_level,
         bridge.geo_code,
-        -- demo data hold var demo_scale of Norway's persons: so does the denominator
-        sum(population.pop_67_plus) * {{ var('demo_scale') }} as pop_67_plus,
-        sum(population.pop_80_plus) * {{ var('demo_scale') }} as pop_80_plus
+        -- demo data hold var demo_scale of Norway's persons: so does the denominator, in whole
+        -- persons (disclosure control needs counts)
+        cast(round(sum(population.pop_67_plus) * {{ var('demo_scale') }}) as bigint) as pop_67_plus,
+        cast(round(sum(population.pop_80_plus) * {{ var('demo_scale') }}) as bigint) as pop_80_plus
     from population
     inner join bridge
         on bridge.kommunenummer_2024 = population.kommunenummer
