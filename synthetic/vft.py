@@ -1,14 +1,19 @@
-"""``vft_mottakere``: welfare-technology services, calibrated to the national series.
+"""``vft_mottakere``: welfare-technology services, reproducing the published national series.
 
-Distinct recipients per year equal the calibration exactly (:mod:`synthetic.careers`). Each
-recipient has one *base* episode covering their whole period of use (usually a safety alarm,
-6) and may get further technologies: in each year, episodes of 26/27/28 (and 6 for the few
-without one) are added until each technology's count of recipients reaches its share of the
-year's total (:func:`synthetic.calibration.vft_tech_shares`). Recipients are old: the draw is
-weighted strongly towards 80+, and 2.5 × towards persons who also receive care services.
+Persons in use during each year and on each 31 December equal the calibration exactly
+(:mod:`synthetic.careers`). Each recipient has one *base* episode covering their whole period of
+use (usually a safety alarm, 6) and may get further technologies: in each year, episodes of
+26/27/28 (and 6 for the few without one) are added until each technology's count of recipients
+reaches its share of the year's total (:func:`synthetic.calibration.vft_tech_shares`).
+Recipients are old: the draw is weighted strongly towards 80+, and 2.5 × towards persons who
+also receive care services.
+
+The published 2019 dip is a reporting gap: the extract leaves out the 2019 users whose service
+ended that year, first in the 13 merged kommuner, then elsewhere (:func:`unreported_careers`).
 
 ``via_vkp`` is true for episodes that start after their kommune took the national hub (VKP)
-into use (90 % of them): 72 kommuner by 2024, rolled out from 2021.
+into use (90 % of them): 72 kommuner by 2024, rolled out from 2021, each with a VKP episode in
+every year from its go-live (:func:`every_vkp_kommune_on_the_hub`).
 """
 
 from __future__ import annotations
