@@ -72,10 +72,10 @@ def technology_episodes(careers: Careers, targets: dict[int, int], missing: dict
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(career, tjenestetype, start, end) of all episodes: one base episode per career plus additions.
 
-    ``targets`` are the reported recipients; the extract leaves out some recipients of a year
-    will leave out (``missing``, :func:`unreported_careers`). They are alarm-only users whose use ended during
-    the year, so the alarm target carries the gap and, in a gap year, other technologies go to
-    users still running on 31 December: each technology's reported count stays the published one.
+    ``targets`` are the reported recipients per year; ``missing[year]`` users will be left out of
+    the extract (:func:`unreported_careers`). Those are alarm-only users whose use ended during the
+    year, so the alarm target carries them and, in a gap year, other technologies go to users still
+    running on 31 December: each technology's reported count stays the published one.
     """
     n = len(careers)
     shares = vft_tech_shares()
