@@ -425,5 +425,5 @@ def test_marts_reproduce_the_published_series_to_the_person(marts):
 
 @pytest.mark.slow
 def test_marts_reproduce_the_published_series_within_3_percent_at_scale_005(tmp_path):
-    """Issue 16's criterion, through the whole pipeline (about 5 minutes on the shared machine)."""
+    """Issue 16's criterion, through the whole pipeline (2½ minutes on the shared machine)."""
     _assert_marts_reproduce_the_series(_build_marts(tmp_path, SERIES_SCALE), SERIES_SCALE, _within)
