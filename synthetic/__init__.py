@@ -1,6 +1,7 @@
 """Synthetic extracts for all four sources (docs/demo-data.md; demo data, never real people).
 
-``generate(out_dir, scale, seed)`` writes ``out_dir/<source>/<source>_<year>.csv`` for 2017–2024
+``generate(out_dir, scale, seed, last_year=...)`` writes ``out_dir/<source>/<source>_<year>.csv``
+for 2017 to ``last_year`` (default: the last year of the published series the demo reproduces)
 and ``out_dir/manifest.json``. The same seed and scale give byte-identical files. Scale 1 is the
 whole country (≈5.55 M persons, ≈160 M contact rows) and streams to disk in bounded memory.
 See ``docs/demo-data.md`` for what is generated and how it is calibrated.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -18,7 +20,7 @@ import polars as pl
 
 from kernel.errors import UserInputError
 from kernel.sources import KPR_KONTAKTER, KPR_TJENESTER, REGISTRY_REPORTING, SOURCES, VFT_MOTTAKERE
-from synthetic.calibration import YEARS, calibration_summary
+from synthetic.calibration import FIRST_YEAR, LAST_PUBLISHED_YEAR, calibration_summary
 from synthetic.episodes import start_year
 from synthetic.geography import geography
 from synthetic.writer import YearFiles, write_extract
@@ -32,14 +34,18 @@ MANIFEST = "manifest.json"
 _POPULATION, _CARE, _VFT = 1, 2, 5
 
 
-def _check(scale: float, seed: int) -> None:
+def _check(scale: float, seed: int, last_year: int) -> None:
     if not (0 < scale <= MAX_SCALE):
         raise UserInputError(f"scale must be > 0 and at most {MAX_SCALE:g} (1 = national volume), got {scale!r}")
     if not isinstance(seed, int) or seed < 0:
         raise UserInputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not (isinstance(last_year, int) and FIRST_YEAR <= last_year <= LAST_PUBLISHED_YEAR):
+        raise UserInputError(f"last_year must be between {FIRST_YEAR} and {LAST_PUBLISHED_YEAR} (the last year of "
+                             f"the published series the demo reproduces; no extrapolation), got {last_year!r}")
 
 
-def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool = True) -> dict[str, list[Path]]:
+def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool = True,
+             last_year: int = LAST_PUBLISHED_YEAR) -> dict[str, list[Path]]:
     """Write synthetic extracts of every source and return the files per source.
 
     :param out_dir: folder; files go to ``out_dir/<source>/`` (existing files of the same name
@@ -47,6 +53,8 @@ def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool =
     :param scale: share of the national volume, 0 < scale ≤ 1.
     :param seed: the same seed and scale give byte-identical files.
     :param progress: show a rich progress bar on stderr.
+    :param last_year: the horizon: files for 2017 … ``last_year``; episodes running on 31 December
+        of it have an empty sluttdato.
     """
     from synthetic.kontakter import contact_chunks
     from synthetic.population import build_population
@@ -54,28 +62,28 @@ def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool =
     from synthetic.tjenester import care_frame
     from synthetic.vft import vft_frame
 
-    _check(scale, seed)
+    _check(scale, seed, last_year)
+    years = tuple(range(FIRST_YEAR, last_year + 1))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict[str, int]] = {}
-    files: dict[str, list[Path]] = {}
+    output = _Output(out_dir, years)
     with _Progress(progress) as bar:
         geo = geography()
         population = build_population(geo, scale, np.random.default_rng([seed, _POPULATION]))
         bar.advance("persons")
-        care, care_recipient = care_frame(population, geo, scale, np.random.default_rng([seed, _CARE]))
-        _write(out_dir, KPR_TJENESTER.name, lambda w: w.write_by_year(care, start_year()), rows, files)
+        care, care_recipient = care_frame(population, geo, scale, np.random.default_rng([seed, _CARE]), years)
+        output.write_frame(KPR_TJENESTER.name, care, start_year())
         del care
         bar.advance(KPR_TJENESTER.name)
-        vft = vft_frame(population, geo, scale, np.random.default_rng([seed, _VFT]), care_recipient)
-        _write(out_dir, VFT_MOTTAKERE.name, lambda w: w.write_by_year(vft, start_year()), rows, files)
+        vft = vft_frame(population, geo, scale, np.random.default_rng([seed, _VFT]), care_recipient, years)
+        output.write_frame(VFT_MOTTAKERE.name, vft, start_year())
         del vft
         bar.advance(VFT_MOTTAKERE.name)
-        registry = registry_frame(geo, seed)
         period_year = pl.col("periode").str.slice(0, 4).cast(pl.Int32)
-        _write(out_dir, REGISTRY_REPORTING.name, lambda w: w.write_by_year(registry, period_year), rows, files)
+        registry = registry_frame(geo, seed).filter(period_year <= last_year)
+        output.write_frame(REGISTRY_REPORTING.name, registry, period_year)
         bar.advance(REGISTRY_REPORTING.name)
-        jobs = list(contact_chunks(population, geo, scale, seed))
+        jobs = list(contact_chunks(population, geo, scale, seed, years))
         bar.start_contacts(len(jobs))
 
         def write_contacts(w: YearFiles) -> None:
@@ -84,28 +92,40 @@ def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool =
                     w.write(year, frame)
                 bar.advance(KPR_KONTAKTER.name)
 
-        _write(out_dir, KPR_KONTAKTER.name, write_contacts, rows, files)
+        output.write(KPR_KONTAKTER.name, write_contacts)
     manifest = {
         "generator": "synthetic (helsedata demo-data)",
         "scale": scale,
         "seed": seed,
-        "years": [YEARS[0], YEARS[-1]],
+        "years": [years[0], years[-1]],
         "persons": len(population),
-        "files": {s: rows[s] for s in SOURCES},
-        "rows": {s: sum(rows[s].values()) for s in SOURCES},
+        "files": {s: output.rows[s] for s in SOURCES},
+        "rows": {s: sum(output.rows[s].values()) for s in SOURCES},
         "calibration": calibration_summary(scale),
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return {s: files[s] for s in SOURCES}
+    return {s: output.files[s] for s in SOURCES}
 
 
-def _write(out_dir: Path, source: str, fill: Callable[[YearFiles], None],
-           rows: dict[str, dict[str, int]], files: dict[str, list[Path]]) -> None:
-    """Open the year files of ``source``, let ``fill`` write to them, record rows and paths."""
-    with YearFiles(out_dir / source, SOURCES[source], YEARS) as writer:
-        fill(writer)
-    rows[source] = {writer.paths[y].name: writer.rows[y] for y in YEARS}
-    files[source] = [writer.paths[y] for y in YEARS]
+@dataclass
+class _Output:
+    """The year files written so far: rows per file and paths per source."""
+
+    out_dir: Path
+    years: tuple[int, ...]
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+    def write(self, source: str, fill: Callable[[YearFiles], None]) -> None:
+        """Open the year files of ``source``, let ``fill`` write to them, record rows and paths."""
+        with YearFiles(self.out_dir / source, SOURCES[source], self.years) as writer:
+            fill(writer)
+        self.rows[source] = {writer.paths[y].name: writer.rows[y] for y in self.years}
+        self.files[source] = [writer.paths[y] for y in self.years]
+
+    def write_frame(self, source: str, frame: pl.DataFrame, year: pl.Expr) -> None:
+        """Write ``frame`` split into year files by ``year`` (the frame is not kept: callers may drop it)."""
+        self.write(source, lambda w: w.write_by_year(frame, year))
 
 
 class _Progress:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-#: The years every source covers (one file per source per year).
-YEARS: tuple[int, ...] = tuple(range(2017, 2025))
+#: First year every source covers (one file per source per year).
+FIRST_YEAR = 2017
 
 # ---------- welfare technology (vft_mottakere)
 
@@ -24,10 +24,28 @@ YEARS: tuple[int, ...] = tuple(range(2017, 2025))
 #: Omsorg 2022; we keep 99 612 so 2017–2020 come from one table of one report.
 #: 2022: Omsorg 2022, chapter 3 introduction. 2024: Helsedirektoratet, e-helse strategy
 #: follow-up, delmål 1B ("… økt fra 95 718 personer i 2017 til 133 731 personer i 2024").
-#: 2019 is low because 13 merged kommuner did not report; we reproduce the published figure.
+#: 2021: Kommunale helse- og omsorgstjenester 2021, table 2.4.1 ("Velferdsteknologi i alt").
+#: 2019 is low because 13 merged kommuner did not report (a reporting gap, not a drop in use):
+#: the generator models the gap (:data:`VFT_REPORTING_GAP_YEAR`) and reproduces the published figure.
 VFT_UNIQUE_RECIPIENTS_PUBLISHED: Mapping[int, int] = {
-    2017: 95_718, 2018: 99_612, 2019: 82_542, 2020: 109_385, 2022: 125_286, 2024: 133_731,
+    2017: 95_718, 2018: 99_612, 2019: 82_542, 2020: 109_385, 2021: 115_678, 2022: 125_286, 2024: 133_731,
 }
+
+#: Recipients of welfare technology on 31 December ("Velferdsteknologi i alt", per 31.12.),
+#: Kommunale helse- og omsorgstjenester 2022, table 2.10.2. Not published after 2022: later years
+#: keep the 2022 ratio of 31 December to during-the-year recipients.
+VFT_YEAR_END_PUBLISHED: Mapping[int, int] = {
+    2017: 77_055, 2018: 80_242, 2019: 79_501, 2020: 88_120, 2021: 92_730, 2022: 99_561,
+}
+
+#: The year of the published reporting gap: 13 kommuner merged on 1 January 2020 and moved to new
+#: EPR systems; their 2019 services that had ended before the move were never reported, and other
+#: kommuner under-reported after EPR changes (Omsorg 2022). The 31 December stock was carried into
+#: the new systems, so it is complete. In the demo, use continues along the trend (the year is
+#: interpolated between its neighbours) and the extract leaves out exactly the missing recipients.
+VFT_REPORTING_GAP_YEAR = 2019
+#: Merged kommuner that did not report in the gap year.
+VFT_REPORTING_GAP_KOMMUNER = 13
 
 #: Recipients per technology (code list 9151), Omsorg 2020 table 3. 27 and 28 were first
 #: reported in 2019 and are published as 0 before. A person may have several technologies.
@@ -79,6 +97,9 @@ CONTACTS_PER_YEAR: Mapping[int, int] = {
     2017: 19_000_000, 2018: 19_300_000, 2019: 19_600_000, 2020: 19_200_000,
     2021: 20_400_000, 2022: 20_800_000, 2023: 21_000_000, 2024: 21_200_000,
 }
+#: First month of the pandemic's rise in digital contacts (March 2020); earlier months of that
+#: year keep the previous year's digital share, later months carry the rest of the year's share.
+DIGITAL_RISE_FROM: tuple[int, int] = (2020, 3)
 #: National share of contacts that are video or e-konsultasjon (*synthetic assumption* shaped
 #: on the public debate: a few per cent before the pandemic, a jump in 2020, ~27 % by 2024).
 DIGITAL_SHARE: Mapping[int, float] = {
@@ -94,6 +115,12 @@ PHONE_SHARE: Mapping[int, float] = {
 }
 #: Spread of the per-kommune digital multiplier (sd of its logarithm).
 DIGITAL_KOMMUNE_SIGMA = 0.35
+
+
+#: Last year of the published series: the default horizon of the demo data (``--last-year``).
+LAST_PUBLISHED_YEAR = max(*VFT_UNIQUE_RECIPIENTS_PUBLISHED, *CARE_RECIPIENTS)
+#: The years every source covers by default.
+YEARS: tuple[int, ...] = tuple(range(FIRST_YEAR, LAST_PUBLISHED_YEAR + 1))
 
 
 def interpolate(published: Mapping[int, float], years: tuple[int, ...] = YEARS) -> dict[int, float]:
@@ -127,13 +154,50 @@ def round_half_up(x: float) -> int:
 
 
 def vft_unique_recipients() -> dict[int, int]:
-    """Unique welfare-technology recipients per year at scale 1: published, 2021 and 2023 interpolated.
+    """Unique welfare-technology recipients per year at scale 1 as reported: published, 2023 interpolated.
 
     >>> t = vft_unique_recipients()
     >>> t[2021], t[2023]
-    (117336, 129509)
+    (115678, 129509)
     """
     return {y: round_half_up(v) for y, v in interpolate(VFT_UNIQUE_RECIPIENTS_PUBLISHED).items()}
+
+
+def vft_users_in_use() -> dict[int, int]:
+    """Persons who used welfare technology during each year: the reported series without the gap.
+
+    >>> vft_users_in_use()[2019]
+    104499
+    """
+    reported = dict(VFT_UNIQUE_RECIPIENTS_PUBLISHED)
+    del reported[VFT_REPORTING_GAP_YEAR]
+    return {y: round_half_up(v) for y, v in interpolate(reported).items()}
+
+
+def vft_year_end_recipients() -> dict[int, int]:
+    """Recipients on 31 December at scale 1: published to 2022, then the 2022 ratio to the year's users.
+
+    >>> vft_year_end_recipients()[2022]
+    99561
+    """
+    last = max(VFT_YEAR_END_PUBLISHED)
+    ratio = VFT_YEAR_END_PUBLISHED[last] / VFT_UNIQUE_RECIPIENTS_PUBLISHED[last]
+    users = vft_users_in_use()
+    return {y: VFT_YEAR_END_PUBLISHED.get(y, round_half_up(ratio * users[y])) for y in YEARS}
+
+
+def digital_share_by_month(year: int) -> list[float]:
+    """The national digital share of each month of ``year`` (twelve values averaging the year's share).
+
+    >>> [round(s, 3) for s in digital_share_by_month(2020)[:3]]
+    [0.075, 0.075, 0.189]
+    """
+    rise_year, rise_month = DIGITAL_RISE_FROM
+    if year != rise_year:
+        return [DIGITAL_SHARE[year]] * 12
+    before = DIGITAL_SHARE[year - 1]
+    after = (12 * DIGITAL_SHARE[year] - (rise_month - 1) * before) / (13 - rise_month)
+    return [before if month < rise_month else after for month in range(1, 13)]
 
 
 def vft_tech_shares() -> dict[int, dict[int, float]]:
@@ -169,11 +233,16 @@ def calibration_summary(scale: float) -> dict[str, object]:
                      "target_at_scale": scaled(vft, scale)[y]}
             for y in YEARS
         },
+        "vft_year_end_recipients": {str(y): {"national": n, "target_at_scale": scaled({y: n}, scale)[y]}
+                                    for y, n in vft_year_end_recipients().items()},
+        "vft_reporting_gap": {"year": VFT_REPORTING_GAP_YEAR, "kommuner": VFT_REPORTING_GAP_KOMMUNER,
+                              "users_in_use": vft_users_in_use()[VFT_REPORTING_GAP_YEAR]},
         "vft_tech_shares": {str(y): {str(t): round(s, 5) for t, s in v.items()} for y, v in vft_tech_shares().items()},
         "care_recipients": {str(y): {"national": n, "target_at_scale": scaled(CARE_RECIPIENTS, scale)[y]}
                             for y, n in CARE_RECIPIENTS.items()},
         "contacts_per_year": {str(y): {"national": n, "expected_at_scale": round(n * scale)}
                               for y, n in CONTACTS_PER_YEAR.items()},
         "digital_share": {str(y): s for y, s in DIGITAL_SHARE.items()},
+        "digital_rise_from": "{:04d}-{:02d}".format(*DIGITAL_RISE_FROM),
         "vkp_kommuner_by_year_end": {str(y): n for y, n in VKP_KOMMUNER_BY_YEAR_END.items()},
     }

@@ -40,18 +40,31 @@ class Careers:
     def active_in(self, year: int) -> np.ndarray:
         return (self.start <= day_number_of_year(year + 1) - 1) & (self.end >= day_number_of_year(year))
 
+    def running_on_31_december(self, year: int) -> np.ndarray:
+        dec31 = day_number_of_year(year + 1) - 1
+        return (self.start <= dec31) & (self.end >= dec31)
+
 
 def calibrated_careers(targets: Mapping[int, int], mean_years: float, stock_share: float,
-                       rng: np.random.Generator) -> Careers:
+                       rng: np.random.Generator, year_end: Mapping[int, int] | None = None) -> Careers:
     """Careers whose count active in each year equals ``targets[year]``.
+
+    :param year_end: optional count still running on 31 December of each year (a person counted
+        on 31 December carries over into the next year). When given, exactly that many careers of
+        each year run on past it and the others end before 31 December.
 
     >>> c = calibrated_careers({2017: 50, 2018: 20, 2019: 70}, 3.0, 0.7, np.random.default_rng(0))
     >>> [int(c.active_in(y).sum()) for y in (2017, 2018, 2019)]
     [50, 20, 70]
+    >>> c = calibrated_careers({2017: 50, 2018: 60}, 3.0, 0.7, np.random.default_rng(0), {2017: 40, 2018: 45})
+    >>> [int(c.running_on_31_december(y).sum()) for y in (2017, 2018)]
+    [40, 45]
     """
     years = sorted(targets)
     if years != list(range(years[0], years[-1] + 1)) or min(targets.values()) < 0:
         raise ValueError("targets must be non-negative counts for consecutive years")
+    if year_end is not None and any(not 0 <= year_end[y] <= targets[y] for y in years):
+        raise ValueError("each year's 31 December count must be between 0 and the year's target")
     mean_days = mean_years * DAYS_PER_YEAR
     first = day_number_of_year(years[0])
     n_stock = round(targets[years[0]] * stock_share)
@@ -72,10 +85,39 @@ def calibrated_careers(targets: Mapping[int, int], mean_years: float, stock_shar
             starts, ends = [start], [end]
             carried = min(running.size, targets[year])
         n_new = targets[year] - carried
-        start_new = jan1 + np.floor(rng.random(n_new) * (next_jan1 - jan1)).astype(np.int64)
+        # New careers start before 31 December, so each can still end within its first year.
+        start_new = jan1 + np.floor(rng.random(n_new) * (next_jan1 - 1 - jan1)).astype(np.int64)
         starts.append(start_new)
         ends.append(start_new + np.floor(rng.exponential(mean_days, n_new)).astype(np.int64))
+        if year_end is not None:
+            start, end = np.concatenate(starts), np.concatenate(ends)
+            _fix_year_end(start, end, year, year_end[year], mean_days, rng)
+            starts, ends = [start], [end]
     return Careers(start=np.concatenate(starts), end=np.concatenate(ends))
+
+
+def _fix_year_end(start: np.ndarray, end: np.ndarray, year: int, want: int, mean_days: float,
+                  rng: np.random.Generator) -> None:
+    """Make exactly ``want`` of the careers active in ``year`` run past 31 December (in place).
+
+    Surplus runners end at a uniform day before 31 December; missing ones are prolonged by an
+    exponential length from 1 January. Nobody ends on 31 December itself, so "on 31 December"
+    and "carried into next year" are the same persons.
+    """
+    jan1, dec31 = day_number_of_year(year), day_number_of_year(year + 1) - 1
+    active = (start <= dec31) & (end >= jan1)
+    end[active & (end == dec31) & (start < dec31)] = dec31 - 1
+    end[active & (end == dec31)] = dec31 + 1  # one-day careers starting on 31 December run on
+    running = np.flatnonzero(active & (end >= dec31))
+    if running.size > want:
+        stoppable = running[start[running] < dec31]
+        stop = rng.choice(stoppable, size=running.size - want, replace=False)
+        low = np.maximum(start[stop], jan1)
+        end[stop] = low + np.floor(rng.random(stop.size) * (dec31 - low)).astype(np.int64)
+    elif running.size < want:
+        ending = np.flatnonzero(active & (end < dec31))
+        prolong = rng.choice(ending, size=want - running.size, replace=False)
+        end[prolong] = dec31 + 1 + np.floor(rng.exponential(mean_days, prolong.size)).astype(np.int64)
 
 
 def assign_persons(careers: Careers, population: Population, weight_by_age: Callable[[np.ndarray], np.ndarray],

@@ -4,7 +4,8 @@ Every person has contacts each year they are alive (Poisson, rate by age, scaled
 national total is :data:`~synthetic.calibration.CONTACTS_PER_YEAR`). The service
 (``tjenesteyter``) depends on age (health station for small children, GP dominant for
 adults). The form (``kontaktform``): the national digital share (video + e-konsultasjon) of the
-year, times a fixed per-kommune multiplier (lognormal, so some kommuner are far ahead), times a
+month (the rise starts in March 2020, :func:`~synthetic.calibration.digital_share_by_month`),
+times a fixed per-kommune multiplier (lognormal, so some kommuner are far ahead), times a
 per-service factor (GP and mental health more digital than out-of-hours or physiotherapy).
 Weekday services move weekend contacts to the nearest weekday.
 """
@@ -18,11 +19,15 @@ import polars as pl
 
 from kernel.codelists import read_seed
 from synthetic.calibration import (
-    CONTACTS_PER_YEAR, DIGITAL_KOMMUNE_SIGMA, DIGITAL_SHARE, PHONE_SHARE, VIDEO_OF_DIGITAL, YEARS,
+    CONTACTS_PER_YEAR,
+    DIGITAL_KOMMUNE_SIGMA,
+    PHONE_SHARE,
+    VIDEO_OF_DIGITAL,
+    digital_share_by_month,
 )
 from synthetic.geography import Geography
 from synthetic.identity import format_numbers
-from synthetic.population import Population, day_number_of_year
+from synthetic.population import POPULATION_YEAR, Population, day_number_of_year
 
 #: Persons per chunk: bounds memory (≈1 M contact rows per chunk and year at most).
 CHUNK_PERSONS = 250_000
@@ -65,10 +70,10 @@ def _alive_days(birth: np.ndarray, year: int) -> tuple[np.ndarray, np.ndarray]:
     return first, np.clip(next_jan1 - first, 0, None)
 
 
-def rate_factors(population: Population, scale: float) -> dict[int, float]:
+def rate_factors(population: Population, scale: float, years: tuple[int, ...]) -> dict[int, float]:
     """Per-year multiplier on CONTACT_RATE that makes the expected total the calibration."""
     out = {}
-    for year in YEARS:
+    for year in years:
         _, days = _alive_days(population.birth, year)
         band = np.searchsorted(AGE_BREAKS, population.age_on(day_number_of_year(year, 7, 1)), side="right")
         expected = float((CONTACT_RATE[band] * days).sum()) / 365.25
@@ -78,20 +83,20 @@ def rate_factors(population: Population, scale: float) -> dict[int, float]:
 
 def _national_service_mix(population: Population) -> np.ndarray:
     """Share of contacts per service nationally (so the service factors keep the national share)."""
-    band = np.searchsorted(AGE_BREAKS, population.age_on(day_number_of_year(YEARS[-1], 7, 1)), side="right")
+    band = np.searchsorted(AGE_BREAKS, population.age_on(day_number_of_year(POPULATION_YEAR, 7, 1)), side="right")
     contacts = np.bincount(band, minlength=CONTACT_RATE.size) * CONTACT_RATE
     mix = contacts @ SERVICE_MIX
     return mix / mix.sum()
 
 
-def contact_chunks(population: Population, geo: Geography, scale: float, seed: int
+def contact_chunks(population: Population, geo: Geography, scale: float, seed: int, years: tuple[int, ...]
                    ) -> Iterator[Callable[[], Iterator[tuple[int, pl.DataFrame]]]]:
-    """One job per chunk of persons; each yields (year, rows) for every year, one year at a time.
+    """One job per chunk of persons; each yields (year, rows) for every one of ``years``, one at a time.
 
     Each chunk has its own random stream (seed, chunk), so the output does not depend on
     how the work is scheduled.
     """
-    factors = rate_factors(population, scale)
+    factors = rate_factors(population, scale, years)
     setup = np.random.default_rng([seed, 3, 0])
     national_mix = _national_service_mix(population)
     mix_digital = DIGITAL_FACTOR / float(national_mix @ DIGITAL_FACTOR)
@@ -104,7 +109,7 @@ def contact_chunks(population: Population, geo: Geography, scale: float, seed: i
 
         def job(persons: np.ndarray = persons, chunk: int = chunk) -> Iterator[tuple[int, pl.DataFrame]]:
             rng = np.random.default_rng([seed, 3, chunk + 1])
-            for year in YEARS:
+            for year in years:
                 yield year, _contacts(population, geo, persons, year, factors[year], multiplier,
                                       cumulative_mix, mix_digital, mix_phone, rng)
 
@@ -129,7 +134,9 @@ def _contacts(population: Population, geo: Geography, persons: np.ndarray, year:
     day = np.where(move, day - weekday + rng.integers(0, 5, size=row.size), day)
     day = np.clip(day, first_day[row], day_number_of_year(year + 1) - 1)
     kommune = population.kommune[persons][row]
-    p_digital = np.minimum(DIGITAL_SHARE[year] * multiplier[kommune] * mix_digital[service], MAX_DIGITAL)
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
+    national = np.asarray(digital_share_by_month(year))[month]
+    p_digital = np.minimum(national * multiplier[kommune] * mix_digital[service], MAX_DIGITAL)
     p_phone = np.minimum(PHONE_SHARE[year] * mix_phone[service], 1.0 - p_digital)
     u = rng.random(row.size)
     form = np.where(u < p_digital * VIDEO_OF_DIGITAL[year], 2,

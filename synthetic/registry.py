@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from ingestion.orgnr import check_digit
 from kernel.codelists import read_seed
 from kernel.kommuner import version_index, versions
-from ingestion.orgnr import check_digit
 from synthetic.calibration import YEARS
 from synthetic.geography import Geography
 

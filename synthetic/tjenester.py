@@ -80,13 +80,14 @@ def care_episodes(careers: Careers, age: np.ndarray, rng: np.random.Generator
     return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
 
 
-def care_frame(population: Population, geo: Geography, scale: float, rng: np.random.Generator
-               ) -> tuple[pl.DataFrame, np.ndarray]:
-    """All kpr_tjenester rows, and a per-person flag "received care at some time"."""
-    careers = calibrated_careers(scaled(CARE_RECIPIENTS, scale), CARE_MEAN_YEARS, CARE_STOCK_SHARE, rng)
+def care_frame(population: Population, geo: Geography, scale: float, rng: np.random.Generator,
+               years: tuple[int, ...]) -> tuple[pl.DataFrame, np.ndarray]:
+    """All kpr_tjenester rows of ``years``, and a per-person flag "received care at some time"."""
+    targets = scaled({y: CARE_RECIPIENTS[y] for y in years}, scale)
+    careers = calibrated_careers(targets, CARE_MEAN_YEARS, CARE_STOCK_SHARE, rng)
     person = assign_persons(careers, population, age_weight, rng)
     age = np.floor((careers.start - population.birth[person]) / 365.25).astype(np.int64)
     career, code, start, end = care_episodes(careers, age, rng)
     recipient = np.zeros(len(population), dtype=bool)
     recipient[person] = True
-    return episode_frame(population, geo, person[career], code, start, end).drop("_kommune"), recipient
+    return episode_frame(population, geo, person[career], code, start, end, years[-1]).drop("_kommune"), recipient

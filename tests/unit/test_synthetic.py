@@ -99,10 +99,10 @@ def test_synthetic_organisation_numbers_are_valid_and_not_real_ranges():
 
 # ---------- calibration
 
-def _seed_value(title: str, year: int, code: str = "", report: str = "Omsorg 2020") -> int:
+def _seed_value(title: str, year: int, code: str = "", report: str = "Omsorg 2020", measure: str = "mottakere") -> int:
     rows = [r for r in read_seed("kpr_nasjonale_tall")
             if r["tjenestetype"] == title and r["year"] == str(year) and r["tjenestetype_kode"] == code
-            and r["population_group"] == "alle" and report in r["source_title"]]
+            and r["population_group"] == "alle" and report in r["source_title"] and r["measure"] == measure]
     assert len(rows) == 1, (title, year, rows)
     return int(rows[0]["value"])
 
@@ -111,28 +111,64 @@ def test_calibration_constants_equal_the_seed():
     for year, value in calibration.VFT_UNIQUE_RECIPIENTS_PUBLISHED.items():
         if year == 2024:
             continue  # 133 731 is from the delmål 1B text, not in the seed
+        if year == 2021:  # the one year only the "i alt" table of KHO 2021 has
+            assert value == _seed_value("Velferdsteknologi i alt", year, report="2021",
+                                        measure="mottakere_gjennom_aaret")
+            continue
         report = "Omsorg 2022" if year == 2022 else "Omsorg 2020"
         assert value == _seed_value("Unike brukere av velferdsteknologi", year, report=report)
+    for year, value in calibration.VFT_YEAR_END_PUBLISHED.items():
+        assert value == _seed_value("Velferdsteknologi i alt", year, report="2022", measure="mottakere_per_31des")
     names = {6: "Trygghetsalarm", 26: "Lokaliseringsteknologi (GPS)", 27: "Elektronisk medisineringsstøtte",
              28: "Digitalt tilsyn"}
     for year, techs in calibration.VFT_TECH_RECIPIENTS_PUBLISHED.items():
         for code, value in techs.items():
             assert value == _seed_value(names[code], year, str(code))
     for year, value in calibration.CARE_RECIPIENTS.items():
-        assert value == _seed_value("Alle kommunale helse- og omsorgstjenester", year, report="2024")
+        assert value == _seed_value("Alle kommunale helse- og omsorgstjenester", year, report="2024",
+                                    measure="mottakere_gjennom_aaret")
 
 
-def test_only_2021_and_2023_are_interpolated():
+def test_2021_is_published_and_only_2023_is_interpolated():
     targets = calibration.vft_unique_recipients()
-    assert targets[2021] == (109_385 + 125_286 + 1) // 2
+    assert targets[2021] == 115_678
     assert targets[2023] == (125_286 + 133_731 + 1) // 2
-    assert set(targets) - set(calibration.VFT_UNIQUE_RECIPIENTS_PUBLISHED) == {2021, 2023}
+    assert set(targets) - set(calibration.VFT_UNIQUE_RECIPIENTS_PUBLISHED) == {2023}
+
+
+def test_the_2019_gap_is_not_a_drop_in_use():
+    """Use continues along the trend through 2019; only the reported series dips."""
+    in_use, reported = calibration.vft_users_in_use(), calibration.vft_unique_recipients()
+    assert in_use[2019] == (99_612 + 109_385 + 1) // 2
+    assert {y for y in in_use if in_use[y] != reported[y]} == {2019}
+    assert all(in_use[y] < in_use[y + 1] for y in list(in_use)[:-1])
+
+
+def test_year_end_series_is_published_to_2022_and_keeps_the_2022_ratio_after():
+    year_end, in_use = calibration.vft_year_end_recipients(), calibration.vft_users_in_use()
+    assert [year_end[y] for y in range(2017, 2023)] == [77_055, 80_242, 79_501, 88_120, 92_730, 99_561]
+    ratio = 99_561 / 125_286
+    assert all(year_end[y] == round(ratio * in_use[y]) for y in (2023, 2024))
+    assert all(year_end[y] < year_end[y + 1] for y in (2022, 2023))  # no 2023 dip
+
+
+def test_default_horizon_is_the_last_published_year():
+    assert calibration.LAST_PUBLISHED_YEAR == max(calibration.CARE_RECIPIENTS) == 2024
+    assert calibration.YEARS[-1] == calibration.LAST_PUBLISHED_YEAR
 
 
 def test_new_technologies_are_zero_before_2019():
     shares = calibration.vft_tech_shares()
     assert all(shares[y][t] == 0 for y in (2017, 2018) for t in (27, 28))
     assert all(shares[y][t] > 0 for y in range(2019, 2025) for t in (6, 26, 27, 28))
+
+
+def test_digital_contacts_rise_from_march_2020_and_keep_the_yearly_share():
+    months = calibration.digital_share_by_month(2020)
+    assert months[:2] == [calibration.DIGITAL_SHARE[2019]] * 2
+    assert min(months[2:]) > 2 * calibration.DIGITAL_SHARE[2019]
+    assert sum(months) / 12 == pytest.approx(calibration.DIGITAL_SHARE[2020])
+    assert calibration.digital_share_by_month(2019) == [calibration.DIGITAL_SHARE[2019]] * 12
 
 
 @settings(max_examples=40, deadline=None)
@@ -142,6 +178,25 @@ def test_careers_hit_every_yearly_target_exactly(targets, mean_years, stock, see
     by_year = {2017 + i: t for i, t in enumerate(targets)}
     careers = calibrated_careers(by_year, mean_years, stock, np.random.default_rng(seed))
     assert {y: int(careers.active_in(y).sum()) for y in by_year} == by_year
+    assert (careers.end >= careers.start).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_careers_hit_the_31_december_counts_exactly(data, seed):
+    """Any feasible series: during-year targets and 31 December counts, each year's new users ≥ 0."""
+    n = data.draw(st.integers(1, 6))
+    year_end, targets = {}, {}
+    carried = data.draw(st.integers(0, 300))
+    for i in range(n):
+        year = 2017 + i
+        targets[year] = carried + data.draw(st.integers(0, 200)) if i else data.draw(st.integers(1, 400))
+        year_end[year] = data.draw(st.integers(0, targets[year]))
+        carried = year_end[year]
+    careers = calibrated_careers(targets, data.draw(st.floats(0.2, 6.0)), data.draw(st.floats(0.0, 1.0)),
+                                 np.random.default_rng(seed), year_end)
+    assert {y: int(careers.active_in(y).sum()) for y in targets} == targets
+    assert {y: int(careers.running_on_31_december(y).sum()) for y in targets} == year_end
     assert (careers.end >= careers.start).all()
 
 
