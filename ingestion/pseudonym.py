@@ -19,19 +19,17 @@ process and is never written anywhere.
 Guards, because a wrong key fails silently — it still makes 64 hex characters per person:
 
 * a weak key (short, few distinct bytes, a counting pattern, readable text) is refused
-  (:func:`key_weakness`);
+  (:func:`kernel.keys.key_weakness`);
 * a key file that group or others may read is refused (``chmod 600``);
 * the warehouse records the key's fingerprint, ``HMAC(key, FINGERPRINT_DOMAIN)``, in
   ``ingest.key_fingerprint`` at its first load, and every later load with another key is refused
   (:func:`check_key_fingerprint`): a second key would give every person a second ``person_id``;
-* ``--demo`` creates its key file atomically (:func:`_create_key_file`), so concurrent first runs
+* ``--demo`` creates its key file atomically (:func:`kernel.keys.create_key_file`), so concurrent first runs
   all end up with the same key.
 
 >>> key = PseudonymKey(hashlib.sha256(b"doctest").digest())
 >>> len(key.pseudonym("13888012235")), key.pseudonym("13888012235") != key.quarantine_hash("13888012235")
 (64, True)
->>> key_weakness(bytes(32))
-'har bare 1 ulike byteverdier (minst 16 kreves)'
 """
 
 from __future__ import annotations
@@ -39,10 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import itertools
-import os
-import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,40 +45,18 @@ import polars as pl
 
 from kernel.config import Settings
 from kernel.errors import ConfigurationError
+from kernel.keys import KEY_BYTES, NEW_KEY_HINT, create_key_file, hex_key, key_weakness, refuse_readable
 
 KEY_ENV = "HELSEDATA_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
-#: 256-bit keys, the HMAC-SHA-256 block-strength recommendation (RFC 2104 §3: at least L bytes).
-KEY_BYTES = 32
-#: A random 32-byte key has about 30 distinct byte values; fewer than this means a pattern.
-MIN_DISTINCT_BYTES = 16
 PSEUDONYM_DOMAIN = b"helsedata/person_id/v1:"
 QUARANTINE_DOMAIN = b"helsedata/quarantine/v1:"
 FINGERPRINT_DOMAIN = b"helsedata/key-fingerprint/v1"
-NEW_KEY_HINT = f"lag en ny med `python -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))'`"
 
 KEY_FINGERPRINT_DDL = """create table if not exists ingest.key_fingerprint (
   fingerprint VARCHAR NOT NULL,     -- hex HMAC-SHA-256(key, FINGERPRINT_DOMAIN); reveals nothing of the key
   recorded_at TIMESTAMP NOT NULL    -- the first load with this key (UTC)
 )"""
-
-
-def key_weakness(secret: bytes) -> str | None:
-    """Why ``secret`` is too weak to pseudonymise with (bokmål, for the error message), or None.
-
-    The tests are for keys a person made up, not for randomness: each has a chance below 10⁻¹³
-    of refusing a key from ``secrets.token_hex``.
-    """
-    if len(secret) < KEY_BYTES:
-        return f"er for kort: {len(secret)} byte, minst {KEY_BYTES} byte ({2 * KEY_BYTES} heksadesimale tegn) kreves"
-    distinct = len(set(secret))
-    if distinct < MIN_DISTINCT_BYTES:
-        return f"har bare {distinct} ulike byteverdier (minst {MIN_DISTINCT_BYTES} kreves)"
-    if len({(b - a) % 256 for a, b in itertools.pairwise(secret)}) == 1:
-        return "er en tellesekvens (hver byte er forrige pluss det samme tallet)"
-    if all(0x20 <= b < 0x7F for b in secret):
-        return "består bare av lesbare tegn, som et passord skrevet som heks"
-    return None
 
 
 @dataclass(frozen=True)
@@ -231,47 +203,13 @@ def load_key(settings: Settings, *, create: bool = False) -> PseudonymKey:
                 f"(f.eks. `python -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))'`), "
                 f"eller legg dem i {path} (modus 0600), eller bruk --demo for å lage en demonøkkel der"
             )
-        _create_key_file(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigurationError(
-            f"nøkkelfilen {path} kan leses eller endres av andre enn eieren (modus {stat.S_IMODE(mode):04o}); "
-            f"kjør `chmod 600 {path}` og prøv igjen"
-        )
+        create_key_file(path)
+    refuse_readable(path, "nøkkelfilen")
     return _key(path.read_text(encoding="ascii"), str(path))
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a random key to ``path`` unless it exists; safe against concurrent first runs.
-
-    The key is written in full to a private temporary file, which is then hard-linked to ``path``:
-    the link either appears with the whole key or fails because another process linked first —
-    then that process's key is the one everybody reads. No reader ever sees a half-written file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secrets.token_hex(KEY_BYTES) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _key(text: str, where: str) -> PseudonymKey:
-    try:
-        secret = bytes.fromhex(text.strip())
-    except ValueError:
-        raise ConfigurationError(f"pseudonymiseringsnøkkelen i {where} er ikke heksadesimal") from None
-    if weakness := key_weakness(secret):
-        raise ConfigurationError(f"pseudonymiseringsnøkkelen i {where} {weakness}; {NEW_KEY_HINT}")
-    return PseudonymKey(secret)
+    return PseudonymKey(hex_key(text, where, "pseudonymiseringsnøkkelen"))
 
 
 def check_key_fingerprint(con: duckdb.DuckDBPyConnection, key: PseudonymKey, *, record: bool = False) -> None:

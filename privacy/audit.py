@@ -45,8 +45,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -58,13 +56,12 @@ from typing import Any
 
 from kernel.config import Settings
 from kernel.errors import ConfigurationError, RefusedError
+from kernel.keys import NEW_KEY_HINT, create_key_file, hex_key, key_weakness, refuse_readable
 from privacy.state import TABLE_KEYS, Change, ReplayError, apply_change, blank, canonical_json
 
 #: ``prev_hash`` of the first entry.
 GENESIS_HASH = "0" * 64
 KEY_FILE_NAME = "audit.key"
-#: 256-bit HMAC-SHA-256 key (RFC 2104 §3: at least the hash's output length).
-KEY_BYTES = 32
 
 
 class AuditBroken(RefusedError):
@@ -78,10 +75,8 @@ class AuditKey:
     secret: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if len(self.secret) < KEY_BYTES:
-            raise ConfigurationError(f"revisjonsnøkkelen må være minst {KEY_BYTES} byte ({2 * KEY_BYTES} heksadesimale tegn)")
-        if len(set(self.secret)) == 1:
-            raise ConfigurationError("revisjonsnøkkelen er svak (samme byte gjentatt); lag en tilfeldig nøkkel")
+        if weakness := key_weakness(self.secret):
+            raise ConfigurationError(f"revisjonsnøkkelen {weakness}; {NEW_KEY_HINT}")
 
 
 def key_path(settings: Settings) -> Path:
@@ -95,53 +90,23 @@ def chain_key(settings: Settings, conn: sqlite3.Connection) -> AuditKey:
     key can be found, a new key would make every earlier entry look forged, so that is an error.
     """
     if settings.audit_key_hex:
-        return AuditKey(_from_hex(settings.audit_key_hex, "$HELSEDATA_AUDIT_KEY"))
+        return AuditKey(hex_key(settings.audit_key_hex, "$HELSEDATA_AUDIT_KEY", "revisjonsnøkkelen"))
     path = key_path(settings)
     if not path.exists():
         if conn.execute("select 1 from audit_log limit 1").fetchone():
             raise ConfigurationError(
                 f"revisjonsloggen har oppføringer, men revisjonsnøkkelen mangler ({path}); legg tilbake nøkkelen "
                 "eller sett HELSEDATA_AUDIT_KEY")
-        _create_key_file(path)
-    if path.stat().st_mode & 0o077:
-        raise ConfigurationError(f"revisjonsnøkkelen {path} kan leses av andre; kjør `chmod 600 {path}`")
-    return AuditKey(_from_hex(path.read_text(encoding="ascii"), str(path)))
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new random key so that no process ever reads a half-written file.
-
-    The key goes to a private temporary file (``O_EXCL``, mode 0600) and is published with
-    ``link``, which fails if the key file exists: the first process wins, the others use its key.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secrets.token_hex(KEY_BYTES) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _from_hex(text: str, where: str) -> bytes:
-    try:
-        return bytes.fromhex(text.strip())
-    except ValueError:
-        raise ConfigurationError(f"revisjonsnøkkelen i {where} er ikke heksadesimal") from None
+        create_key_file(path)
+    refuse_readable(path, "revisjonsnøkkelen")
+    return AuditKey(hex_key(path.read_text(encoding="ascii"), str(path), "revisjonsnøkkelen"))
 
 
 def entry_hash(key: AuditKey, seq: int, timestamp: str, actor: str, action: str, details: str, prev_hash: str) -> str:
     """HMAC-SHA-256 (hex) of one entry; ``details`` is the stored canonical JSON text.
 
-    >>> entry_hash(AuditKey(bytes(range(32))), 1, "2026-01-01T00:00:00+00:00", "alice", "apply", "{}", GENESIS_HASH)[:12]
-    '7e2bce53c8a7'
+    >>> entry_hash(AuditKey(hashlib.sha256(b"doctest").digest()), 1, "2026-01-01T00:00:00+00:00", "alice", "apply", "{}", GENESIS_HASH)[:12]
+    '3a098b177a6f'
     """
     payload = canonical_json(
         {"seq": seq, "timestamp": timestamp, "actor": actor, "action": action,
@@ -163,7 +128,7 @@ def append(conn: sqlite3.Connection, key: AuditKey, actor: str, action: str, det
     >>> import tempfile, pathlib
     >>> conn = connect(pathlib.Path(tempfile.mkdtemp()) / "state.sqlite")
     >>> with transaction(conn):
-    ...     append(conn, AuditKey(bytes(range(32))), "alice", "note", {"text": "hello"})
+    ...     append(conn, AuditKey(hashlib.sha256(b"doctest").digest()), "alice", "note", {"text": "hello"})
     1
     """
     if not conn.in_transaction:

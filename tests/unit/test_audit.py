@@ -16,7 +16,7 @@ from privacy.room import apply, review, revoke
 from privacy.state import canonical_json, connect, opened, transaction
 from privacy.testing import permit
 
-KEY = audit.AuditKey(bytes(range(32)))
+KEY = audit.AuditKey(hashlib.sha256(b"test audit key").digest())
 
 
 @pytest.fixture
@@ -166,11 +166,11 @@ def test_weak_or_malformed_keys_are_refused(settings, key_hex):
 
 
 def test_the_environment_key_signs_the_chain(settings):
-    keyed = replace(settings, audit_key_hex="5a" * 16 + "a5" * 16)
+    keyed = replace(settings, audit_key_hex=hashlib.sha256(b"first").hexdigest())
     audit.record(keyed, "a", "note", {})
     assert audit.verify(keyed).ok
     assert not audit.key_path(settings).exists()
-    assert audit.verify(replace(settings, audit_key_hex="6b" * 16 + "b6" * 16)).first_broken_seq == 1
+    assert audit.verify(replace(settings, audit_key_hex=hashlib.sha256(b"second").hexdigest())).first_broken_seq == 1
 
 
 def test_entries_without_a_key_file_are_not_signed_with_a_new_key(logged):
