@@ -135,12 +135,14 @@ def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] |
 
 def prepare_warehouse(settings: Settings) -> None:
     """Create the tables dbt reads before their writers have run, then export the room's applications."""
-    from kernel.warehouse import ensure_shared_tables, writer
+    from helsedata.indicators import ensure_reported_figures_table
     from kernel.sources import SOURCES, raw_table_ddl
+    from kernel.warehouse import ensure_shared_tables, writer
 
     settings.ensure()
     with writer(settings) as con:
         ensure_shared_tables(con)
+        ensure_reported_figures_table(con)
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
 

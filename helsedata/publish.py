@@ -42,7 +42,7 @@ from privacy.disclosure import (
 #: Input datasets whose rows are not persons: one reporting unit's deliveries to a registry in a
 #: month (organisations and kommuner), and data-access applications. Indicators computed only
 #: from these are published without suppression or rounding (docs/publishing.md).
-DATASETS_NOT_ABOUT_PERSONS = frozenset({"registry_reporting", "room_applications"})
+DATASETS_NOT_ABOUT_PERSONS = frozenset({"registry_reporting", "room_applications", "reported_figures"})
 #: Indicator units that count things other than persons (kommuner, registries, applications,
 #: days). Such indicators are published exactly.
 UNITS_NOT_ABOUT_PERSONS = frozenset({"kommuner", "registre", "søknader", "dager"})
@@ -95,7 +95,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
 
     from kernel.warehouse import writer
 
-    published_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with writer(settings) as con:
         missing = [t for t in (MART_VALUES, MART_STATUS) if not _exists(con, t)]
         if missing:
