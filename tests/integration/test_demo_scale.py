@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import datetime as dt
 import json
+
+import pytest
 
 from helsedata.build import dbt_vars
 from kernel.demo import demo_scale, record_demo_scale
