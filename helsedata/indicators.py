@@ -128,11 +128,11 @@ def import_figures(settings: Settings, path: Path, today: dt.date | None = None)
     with writer(settings) as con:
         ensure_reported_figures_table(con)
         if con.execute("select 1 from raw.reported_figures where _file_sha256 = ? limit 1", [sha256]).fetchone():
-            rows_read = len(parse_figures(path.name, data, _definitions(), _geographies(), reported=set()))
+            rows_read = len(parse_figures(str(path), data, _definitions(), _geographies(), reported=set()))
             return ImportResult(str(path), sha256, "skipped_duplicate", rows_read, 0)
         reported = {tuple(r) for r in con.execute(
             "select indicator_id, period, geo_level, geo_code from raw.reported_figures").fetchall()}
-        figures = parse_figures(path.name, data, _definitions(), _geographies(), reported)
+        figures = parse_figures(str(path), data, _definitions(), _geographies(), reported)
         loaded_at = dt.datetime.combine(today, dt.time()) if today else dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.execute("begin transaction")
         con.executemany(
