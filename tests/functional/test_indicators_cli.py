@@ -90,3 +90,13 @@ def test_every_goal_indicator_of_seed_003_has_a_definition():
     reported = {d["indicator_id"] for d in definitions if d["origin"] == "rapportert"}
     with STRATEGY_FIGURES.open(encoding="utf-8") as f:
         assert {r["indicator_id"] for r in csv.DictReader(f)} <= reported
+
+
+def test_every_sub_goal_an_indicator_names_is_a_sub_goal_of_seed_000():
+    sub_goals = {r["delmaal"]: r["navn"] for r in read_seed("strategy_sub_goals")}
+    assert len(sub_goals) == 13 and sub_goals["1B"].startswith("Innbyggere skal ha tilgang på velferdsteknologi")
+    named = [d["sub_goal"] for d in read_seed("indicator_definitions") if d["sub_goal"].startswith("Delmål")]
+    assert named
+    for text in named:
+        code, name = text.removeprefix("Delmål ").split(": ", 1)
+        assert sub_goals.get(code) == name, text
