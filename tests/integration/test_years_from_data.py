@@ -34,7 +34,8 @@ def test_a_build_in_2028_carries_2027(settings: Settings, tmp_path):
     extract = write_extract(tmp_path / "vft.csv", "vft_mottakere", [
         _service(1, "2026-06-01"),                 # ongoing: counted in 2026 and 2027
         _service(2, "2027-03-01"),                 # ongoing from 2027
-        _service(3, "2027-11-01", "2027-12-01"),   # ended before 31 December 2027
+        _service(3, "2026-11-01", "2026-12-01"),   # ended in 2026: the extract covers 2026 on
+        _service(4, "2027-11-01", "2027-12-01"),   # ended before 31 December 2027
     ])
     with time_machine.travel(FROZEN, tick=True):
         [loaded] = ingestion.ingest_files(settings, "vft_mottakere", [extract], demo=True, progress=False)
@@ -51,4 +52,4 @@ def test_a_build_in_2028_carries_2027(settings: Settings, tmp_path):
     assert years == [(2026,), (2027,)]
     assert values["vft_mottakere:2027"] == 3
     assert values["vft_mottakere_31des:2027"] == 2
-    assert values["vft_mottakere:2026"] == 1
+    assert values["vft_mottakere:2026"] == 2

@@ -1,7 +1,11 @@
 {#
-    The calendar years the welfare-technology person-year spine covers, derived from the data:
-    from the first year any service starts in the staged extract to the last, but never past the
-    year of the run date (var run_date, which helsedata build sets to today). No year is written
+    The calendar years the welfare-technology person-year spine covers, derived from the data.
+    First year: the first year in which a service of the extract ends (or, with no ended
+    service, the first start year). An extract of the services active in a window carries
+    services that started long before it, but none that ended before it, so the first end year
+    is where the extract's coverage begins; counting the earlier start years would report
+    partial years. Last year: the last start year, but never past the year of the run date
+    (var run_date, which helsedata build sets to today). No year is written
     in the code, so data for a new year is counted as soon as it is loaded, and a service that
     "starts" after the run date cannot stretch the spine into the future.
 #}
@@ -17,7 +21,14 @@ services as (
 bounds as (
 
     select
-        cast(min(extract(year from startdato)) as {{ dbt.type_int() }}) as first_year,
+        cast(coalesce(
+            case
+                when min(extract(year from sluttdato)) > min(extract(year from startdato))
+                then min(extract(year from sluttdato))
+                else min(extract(year from startdato))
+            end,
+            min(extract(year from startdato))
+        ) as {{ dbt.type_int() }}) as first_year,
         cast(max(extract(year from startdato)) as {{ dbt.type_int() }}) as data_last_year
     from services
 
