@@ -114,7 +114,7 @@ def ensure_reported_figures_table(con: Any) -> None:
     con.execute(DDL)
 
 
-def import_figures(settings: Settings, path: Path, today: dt.date | None = None) -> ImportResult:
+def import_figures(settings: Settings, path: Path) -> ImportResult:
     """Check ``path`` against the indicator definitions and load it, all or nothing.
 
     :raises UserInputError: naming every bad line (up to :data:`MAX_LISTED_ERRORS`); nothing loaded.
@@ -133,7 +133,7 @@ def import_figures(settings: Settings, path: Path, today: dt.date | None = None)
         reported = {tuple(r) for r in con.execute(
             "select indicator_id, period, geo_level, geo_code from raw.reported_figures").fetchall()}
         figures = parse_figures(str(path), data, _definitions(), _geographies(), reported)
-        loaded_at = dt.datetime.combine(today, dt.time()) if today else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.execute("begin transaction")
         con.executemany(
             "insert into raw.reported_figures values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
