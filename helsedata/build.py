@@ -38,7 +38,7 @@ from typing import Any, Literal
 from kernel.config import DBT_PROJECT_DIR, Settings
 from kernel.errors import PipelineFailure, UserInputError
 
-__all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "generate_docs"]
+__all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "dbt_vars", "generate_docs"]
 
 #: dbt statuses that fail a build (models and seeds: error; tests: fail, error).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -136,12 +136,14 @@ def dbt_args(settings: Settings, command: Sequence[str], select: Sequence[str] |
 
 def prepare_warehouse(settings: Settings) -> None:
     """Create the tables dbt reads before their writers have run, then export the room's applications."""
+    from helsedata.indicators import ensure_reported_figures_table
     from kernel.sources import SOURCES, raw_table_ddl
     from kernel.warehouse import ensure_shared_tables, writer
 
     settings.ensure()
     with writer(settings) as con:
         ensure_shared_tables(con)
+        ensure_reported_figures_table(con)
         for source in SOURCES.values():
             con.execute(raw_table_ddl(source))
 
@@ -258,12 +260,20 @@ def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
     return "\n".join(lines)
 
 
-def _demo_vars(settings: Settings) -> list[str]:
-    """``--vars`` with the demo scale, so count targets are scaled like the demo data (kernel.demo)."""
+def dbt_vars(settings: Settings, today: dt.date | None = None) -> list[str]:
+    """``--vars`` for one build: the run date and, for demo data, the demo scale.
+
+    The run date (today unless given) bounds the year spine (int_calendar_years), so the years
+    the marts cover come from the data and the clock, never from a horizon in the code; the demo
+    scale scales count targets like the demo data (kernel.demo).
+    """
     from kernel.demo import demo_scale
 
+    values: dict[str, Any] = {"run_date": (today or dt.date.today()).isoformat()}
     scale = demo_scale(settings)
-    return [] if scale is None else ["--vars", json.dumps({"demo_scale": scale})]
+    if scale is not None:
+        values["demo_scale"] = scale
+    return ["--vars", json.dumps(values)]
 
 
 def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True,
@@ -291,7 +301,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
         with _environment(settings), _Progress(progress) as bar:
             try:
                 outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select)
-                                                            + _demo_vars(settings))
+                                                            + dbt_vars(settings))
             finally:
                 _release_duckdb()
         nodes = _outcomes(outcome.result)

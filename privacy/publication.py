@@ -31,7 +31,7 @@ from privacy.linked import LinkedTables, protect_linked
 #: Input datasets whose rows are not persons: one reporting unit's deliveries to a registry in a
 #: month (organisations and kommuner), and data-access applications. Indicators computed only
 #: from these are published without suppression or rounding (docs/publishing.md).
-DATASETS_NOT_ABOUT_PERSONS = frozenset({"registry_reporting", "room_applications"})
+DATASETS_NOT_ABOUT_PERSONS = frozenset({"registry_reporting", "room_applications", "reported_figures"})
 #: Indicator units that count things other than persons (kommuner, registries, applications,
 #: days). Such indicators are published exactly.
 UNITS_NOT_ABOUT_PERSONS = frozenset({"kommuner", "registre", "søknader", "dager"})

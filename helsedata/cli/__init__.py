@@ -26,6 +26,7 @@ COMMANDS = {
     "ingest": "helsedata.cli.ingest:ingest",
     "build": "helsedata.cli.build:build",
     "catalogue": "helsedata.cli.catalogue:catalogue",
+    "indicators": "helsedata.cli.indicators:indicators",
     "quality": "helsedata.cli.quality:quality",
     "publish": "helsedata.cli.publish:publish",
     "run": "helsedata.cli.run:run",

@@ -26,7 +26,8 @@ def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
     """Run all steps in order: [demo data →] ingest → build → quality → labels → publish.
 
     Ingests every new extract file in HELSEDATA_HOME/landing/<source>/ (files already loaded are
-    skipped), builds the dbt marts, runs the quality suites, carries the new quality labels
+    skipped), with --demo imports the strategy's reported figures (helsedata/data/reported_figures.csv,
+    skipped when already imported), builds the dbt marts, runs the quality suites, carries the new quality labels
     into the marts, and publishes the disclosure-controlled tables and the HTML report. Stops at the first step that fails,
     naming the file, model or check.
     """
@@ -61,6 +62,12 @@ def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
         rows_loaded=sum(r["rows_loaded"] for r in ingested),
         rows_quarantined=sum(r["rows_quarantined"] for r in ingested),
     )
+    if demo:
+        # the strategy's own figures (seeds 000 and 003); skipped when this file is already in
+        from helsedata.indicators import import_strategy_figures
+
+        figures = step("indicators", lambda: import_strategy_figures(cfg))
+        summary["steps"]["indicators"]["rows_loaded"] = figures.rows_loaded
     step("build", lambda: _build(cfg, as_json))
     step("quality", lambda: _quality(cfg))
     step("labels", lambda: _refresh_labels(cfg, as_json))

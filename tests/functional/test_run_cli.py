@@ -9,7 +9,7 @@ from helsedata.cli import main
 
 pytestmark = pytest.mark.slow
 
-STEPS = ["demo-data", "ingest", "build", "quality", "labels", "publish"]
+STEPS = ["demo-data", "ingest", "indicators", "build", "quality", "labels", "publish"]
 
 
 def test_demo_run_loads_builds_labels_and_publishes_and_a_rerun_loads_nothing(run_cli, home):
@@ -20,6 +20,7 @@ def test_demo_run_loads_builds_labels_and_publishes_and_a_rerun_loads_nothing(ru
     assert list(summary["steps"]) == STEPS
     ingest = summary["steps"]["ingest"]
     assert ingest["files"] == summary["steps"]["demo-data"]["files"] == 32
+    assert summary["steps"]["indicators"]["rows_loaded"] == 9  # the strategy's own figures
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         read, loaded, quarantined = con.execute(
@@ -40,6 +41,9 @@ def test_demo_run_loads_builds_labels_and_publishes_and_a_rerun_loads_nothing(ru
     assert "ingest" in again.stdout and "files 0" in again.stdout  # the same extracts are not loaded twice
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select sum(rows_loaded) from ingest.manifest").fetchone()[0] == loaded
+        # the reported figures file is skipped by its sha256, not refused as periods already reported
+        assert con.execute("select count(*) from raw.reported_figures").fetchone()[0] == 9
+        assert con.execute("select count(*) from public.indicator_values where origin = 'rapportert'").fetchone()[0] == 9
 
 
 def test_run_refuses_a_scale_outside_0_to_1(run_cli):

@@ -221,7 +221,7 @@ def test_demo_targets_counting_persons_are_scaled(platform, open_page):
     page = open_page("indicators.html")
     cell = page.locator("table.summary tr", has=page.locator("a[href='#vft_mottakere']")).locator("td").nth(1)
     text = cell.inner_text()
-    assert text.startswith(format_number(150_000 * SCALE) + " innen 2026")
+    assert text.startswith(format_number(150_000 * SCALE) + " innen 2025")
     assert f"{format_number(150_000)} for hele landet × skala {format_scale(SCALE)}" in text
 
 

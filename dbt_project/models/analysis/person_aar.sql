@@ -12,7 +12,7 @@
     else its contact kommune (2024 codes, the lowest code when there are several); fylke is that
     kommune's fylke in the kommuner_2024 seed ('99' for the unknown kommune 9999).
     Each source's person-years come from its int_person_years__* model.
-    Years are the spine calendar_years (seed); a person has at most one row per spine year, which is the
+    Years are the spine int_calendar_years (the years of the data); a person has at most one row per spine year, which is the
     contribution bound the room states (kernel.sources.PERSON_AAR).
 #}
 

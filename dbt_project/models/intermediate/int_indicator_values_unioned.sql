@@ -30,6 +30,12 @@ datatilgang as (
 
 ),
 
+reported as (
+
+    select * from {{ ref('int_indicators__reported') }}
+
+),
+
 final as (
 
     select * from velferdsteknologi
@@ -39,6 +45,8 @@ final as (
     select * from register
     union all
     select * from datatilgang
+    union all
+    select * from reported
 
 )
 

@@ -78,7 +78,8 @@ final as (
         'alle' as breakdown_code,
         cast(n_digital as {{ type_double() }}) as numerator,
         cast(n_all as {{ type_double() }}) as denominator,
-        {{ safe_divide('n_digital', 'n_all') }} as value
+        {{ safe_divide('n_digital', 'n_all') }} as value,
+        {{ origin_columns() }}
     from periods
 
 )

@@ -1,6 +1,9 @@
 {#
     Health-registry reporting indicators (mål 3), national, per year:
-      register_digital_95     registries whose digital share is above var digital_threshold
+      register_digital_95     central health registries (kind sentralt) whose digital share is
+                              above var digital_threshold (goal indicator 3.2.1)
+      kvalitetsregister_digital_95  the same for the national medical quality registries
+                              (kind kvalitetsregister, goal indicator 3.2.2)
       register_automatisert   digital share >= automated_digital_threshold and on-time share
                               >= automated_on_time_threshold (platform definition)
       register_dekningsgrad   per registry: received (capped at expected per unit-month) / expected
@@ -19,7 +22,12 @@ counts as (
 
     select
         aar,
-        sum(case when digital_andel > {{ var('digital_threshold') }} then 1 else 0 end) as n_digital_95,
+        sum(case when kind = 'sentralt' and digital_andel > {{ var('digital_threshold') }} then 1 else 0 end)
+            as n_digital_95,
+        sum(case when kind = 'sentralt' and mottatt > 0 then 1 else 0 end) as n_sentrale,
+        sum(case when kind = 'kvalitetsregister' and digital_andel > {{ var('digital_threshold') }} then 1 else 0 end)
+            as n_kvalitet_digital_95,
+        sum(case when kind = 'kvalitetsregister' and mottatt > 0 then 1 else 0 end) as n_kvalitetsregistre,
         sum(case
             when digital_andel >= {{ var('automated_digital_threshold') }}
                 and rettidig_andel >= {{ var('automated_on_time_threshold') }}
@@ -34,8 +42,14 @@ counts as (
 unioned as (
 
     select 'register_digital_95' as indicator_id, aar, 'total' as breakdown, 'alle' as breakdown_code,
-        n_digital_95 as numerator, n_registre as denominator,
+        n_digital_95 as numerator, n_sentrale as denominator,
         cast(n_digital_95 as {{ type_double() }}) as value
+    from counts
+
+    union all
+
+    select 'kvalitetsregister_digital_95', aar, 'total', 'alle',
+        n_kvalitet_digital_95, n_kvalitetsregistre, n_kvalitet_digital_95
     from counts
 
     union all

@@ -14,7 +14,7 @@ contacts as (
 
 years as (
 
-    select * from {{ ref('calendar_years') }}
+    select * from {{ ref('int_calendar_years') }}
 
 ),
 

@@ -15,7 +15,7 @@ services as (
 
 years as (
 
-    select * from {{ ref('calendar_years') }}
+    select * from {{ ref('int_calendar_years') }}
 
 ),
 

@@ -1,10 +1,19 @@
-{#  Deliveries per registry and year, summed over reporting units and months, with the shares. #}
+{#
+    Deliveries per registry and year, summed over reporting units and months, with the shares
+    and the registry's kind (central health registry or national medical quality registry).
+#}
 
 with
 
 reporting as (
 
     select * from {{ ref('stg_registry__reporting') }}
+
+),
+
+registries as (
+
+    select * from {{ ref('codelist_register') }}
 
 ),
 
@@ -26,11 +35,14 @@ summed as (
 final as (
 
     select
-        *,
-        {{ safe_divide('mottatt_innenfor_forventet', 'forventet') }} as dekningsgrad,
-        {{ safe_divide('mottatt_digitalt', 'mottatt') }} as digital_andel,
-        {{ safe_divide('mottatt_innen_frist', 'mottatt') }} as rettidig_andel
+        summed.*,
+        registries.kind,
+        {{ safe_divide('summed.mottatt_innenfor_forventet', 'summed.forventet') }} as dekningsgrad,
+        {{ safe_divide('summed.mottatt_digitalt', 'summed.mottatt') }} as digital_andel,
+        {{ safe_divide('summed.mottatt_innen_frist', 'summed.mottatt') }} as rettidig_andel
     from summed
+    left join registries
+        on registries.register = summed.register
 
 )
 

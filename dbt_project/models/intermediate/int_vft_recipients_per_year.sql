@@ -1,9 +1,9 @@
 {#
     Person-year episodes of welfare technology: a service is active during year Y when it starts
     on or before 31 December Y and has not ended before 1 January Y (sluttdato null = ongoing).
-    This is Helsedirektoratet's "mottakere gjennom året". Years after the last year any service
-    starts in the extract (the data's last year) are left out, so ongoing services do not run on
-    into years the extract does not cover.
+    This is Helsedirektoratet's "mottakere gjennom året". The years come from int_calendar_years:
+    the data's first to last start year (never past the run date's year), so ongoing services do
+    not run on into years the extract does not cover.
 #}
 
 with
@@ -16,14 +16,7 @@ services as (
 
 years as (
 
-    select * from {{ ref('calendar_years') }}
-
-),
-
-data_through as (
-
-    select max(extract(year from startdato)) as last_year
-    from services
+    select * from {{ ref('int_calendar_years') }}
 
 ),
 
@@ -45,8 +38,6 @@ person_years as (
     inner join years
         on services.startdato <= years.aar_slutt
         and (services.sluttdato is null or services.sluttdato >= years.aar_start)
-    cross join data_through
-    where years.aar <= data_through.last_year
 
 ),
 

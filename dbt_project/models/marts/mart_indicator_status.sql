@@ -76,6 +76,8 @@ indicator_breakdowns as (
         end as target,
         definitions.target_year,
         definitions.target_is_illustrative,
+        definitions.origin,
+        definitions.goal_indicator,
         latest.latest_year,
         latest.latest_value,
         latest.first_year,
@@ -130,6 +132,8 @@ final as (
         cast(target_is_illustrative as {{ dbt.type_boolean() }}) as target_is_illustrative,
         cast(higher_is_better as {{ dbt.type_boolean() }}) as higher_is_better,
         cast(relative_gap as {{ type_double() }}) as relative_gap,
+        cast(origin as {{ dbt.type_string() }}) as origin,
+        cast(goal_indicator as {{ dbt.type_string() }}) as goal_indicator,
         cast(case
             when target is null or higher_is_better is null then 'no_target'
             when latest_value is null then 'no_data'

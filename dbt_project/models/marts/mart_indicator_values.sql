@@ -50,7 +50,13 @@ final as (
         cast(coalesce(input_labels.input_quality_label, 'unrated') as {{ dbt.type_string() }})
             as input_quality_label,
         -- disclosure control happens at publication (privacy/ -> public.*), not here
-        cast(false as {{ dbt.type_boolean() }}) as suppressed
+        cast(false as {{ dbt.type_boolean() }}) as suppressed,
+        -- computed from the platform's data (beregnet) or reported with provenance (rapportert)
+        cast(indicator_values.origin as {{ dbt.type_string() }}) as origin,
+        cast(definitions.goal_indicator as {{ dbt.type_string() }}) as goal_indicator,
+        cast(indicator_values.source as {{ dbt.type_string() }}) as source,
+        cast(indicator_values.reported_by as {{ dbt.type_string() }}) as reported_by,
+        cast(indicator_values.seed_reference as {{ dbt.type_string() }}) as seed_reference
     from indicator_values
     inner join definitions
         on definitions.indicator_id = indicator_values.indicator_id

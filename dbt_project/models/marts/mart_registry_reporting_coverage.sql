@@ -83,6 +83,7 @@ final as (
     select
         cast(with_shares.register as {{ dbt.type_string() }}) as register,
         cast(registries.navn as {{ dbt.type_string() }}) as register_navn,
+        cast(registries.kind as {{ dbt.type_string() }}) as register_kind,
         cast(with_shares.rapporteringsenhet as {{ dbt.type_string() }}) as rapporteringsenhet,
         cast(registries.rapporteringsenhet_type as {{ dbt.type_string() }}) as rapporteringsenhet_type,
         cast(kommuner.kommunenavn as {{ dbt.type_string() }}) as kommunenavn,
