@@ -116,6 +116,8 @@ class Indicator:
     group_lights: list[tuple[str, Status, str]]  # (group name, status, value) per registry
     quality_label: str | None
     spark: charts.Chart | None
+    #: "" for a value the platform computed; for a reported figure where it comes from
+    provenance: str = ""
     charts: list[charts.Chart] = field(default_factory=list)
 
 
@@ -227,13 +229,32 @@ def _indicator(indicator_id, rows, status_rows, definition, texts, registry_name
         target_note=texts.get("maal_merknad", ""), light=light, group_lights=group_lights,
         quality_label=QUALITY_LABELS.get(next((r.get("input_quality_label") for r in reversed(national)
                                                if r.get("input_quality_label")), ""), None),
-        spark=spark)
+        spark=spark, provenance=provenance(latest[0] if latest else None))
     if points:
         indicator.charts.append(charts.trend(f"{indicator_id}-trend", "Utvikling, hele landet", points, unit=unit,
                                              targets=target_values, description=alt_trend, columns=columns, rows=table))
     if latest_period and not per_group:
         indicator.charts += _geography_charts(indicator_id, name, rows, latest_period, unit)
     return indicator
+
+
+def provenance(row: Mapping[str, Any] | None) -> str:
+    """Where a reported figure comes from; empty for a value the platform computed from data.
+
+    >>> provenance({"origin": "rapportert", "source": "Statusrapport 2023", "reported_by": "Helsedirektoratet",
+    ...             "seed_reference": "003"})
+    'Rapportert tall (ikke beregnet av plattformen): Statusrapport 2023, rapportert av Helsedirektoratet (kilde: 003)'
+    >>> provenance({"origin": "beregnet"})
+    ''
+    """
+    if not row or row.get("origin") != "rapportert":
+        return ""
+    text = f"Rapportert tall (ikke beregnet av plattformen): {row.get('source') or 'ukjent kilde'}"
+    if row.get("reported_by"):
+        text += f", rapportert av {row['reported_by']}"
+    if row.get("seed_reference"):
+        text += f" (kilde: {row['seed_reference']})"
+    return text
 
 
 def _latest_text(latest: Sequence[Mapping[str, Any]], per_group: bool, unit: str | None) -> str:

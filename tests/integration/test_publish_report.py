@@ -273,3 +273,10 @@ def test_quality_report_is_in_bokmal_with_norwegian_numbers(open_page):
     assert page.locator("h1").inner_text() == "Datakvalitet"
     labels = {page.locator("#summary .label").nth(i).inner_text() for i in range(page.locator("#summary .label").count())}
     assert labels and labels <= {"bronse", "sølv", "gull", "platina"}
+
+
+def test_reported_figures_are_shown_as_reported_with_their_source(open_page):
+    """A figure entered from the strategy's own reports is never passed off as computed."""
+    text = open_page("indicators.html").locator("main").inner_text()
+    assert "Rapportert tall (ikke beregnet av plattformen)" in text
+    assert "rapportert av Direktoratet for e-helse" in text and "283" in text  # data-access applications 2022 (seed 003)
