@@ -5,5 +5,5 @@
 * :func:`healthdcat.dcat.build_graph` — the rdflib graph (DCAT-AP 3.0.0 + HealthDCAT-AP Release 5);
 * :func:`healthdcat.validate.validate` — pyshacl against the shapes in ``healthdcat/shapes/``.
 
-``helsedata catalogue export`` (:mod:`helsedata.catalogue`) puts them together; docs/catalogue.md.
+``helsedata catalogue export`` (:mod:`healthdcat.export`) puts them together; docs/catalogue.md.
 """

@@ -135,6 +135,16 @@ def catalogue(request: Request, session: Session = Depends(page_session)) -> Res
     return render(request, "catalogue.html", session, datasets=records.catalogue(settings_of(request)))
 
 
+@router.get("/katalog/dcat.ttl")
+def catalogue_dcat(request: Request, session: Session = Depends(page_session)) -> Response:
+    """The whole HealthDCAT-AP catalogue (raw sources, room datasets, published tables), SHACL-validated:
+    the same file as ``helsedata catalogue export``."""
+    from healthdcat.export import export_catalogue
+
+    return Response(export_catalogue(settings_of(request)).text, media_type="text/turtle; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="helsedata-katalog.ttl"'})
+
+
 @router.get("/logg")
 def audit_trail(request: Request, session: Session = Depends(page_session)) -> Response:
     return render(request, "audit.html", session, entries=records.audit_trail(settings_of(request), session.user))

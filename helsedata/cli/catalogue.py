@@ -27,7 +27,7 @@ def export(fmt: str, out: Path | None) -> None:
     label. The catalogue is validated with SHACL (DCAT-AP 3.0.0, HealthDCAT-AP NON_PUBLIC) before it
     is written; exit 1 if it does not validate, 2 when there is no warehouse.
     """
-    from helsedata.catalogue import export_catalogue, write_catalogue
+    from healthdcat.export import export_catalogue, write_catalogue
 
     result = export_catalogue(settings(), fmt)  # type: ignore[arg-type]
     if out is None:

@@ -131,6 +131,9 @@ def test_researcher_and_reviewer_journey(page, portal, checked):
     bound = get_dataset("vft_mottakere").rows_per_person
     assert "vft_mottakere" in text(page) and f"{years[0]}–{years[-1]}" in text(page)
     assert f"høyst {bound} rader per person" in text(page)
+    assert "urn:helsedata:dataset:room:vft_mottakere" in text(page)  # the identifiers of the DCAT catalogue
+    dcat = page.request.get("/katalog/dcat.ttl")  # the catalogue behind the link, with the session's cookie
+    assert dcat.ok and "urn:helsedata:dataset:room:vft_mottakere" in dcat.text() and "dcat:Dataset" in dcat.text()
     checked(page, "katalog")
     page.goto("/soknader/ny")
     checked(page, "soknad-ny")

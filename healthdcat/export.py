@@ -1,4 +1,5 @@
-"""``helsedata catalogue export``: the HealthDCAT-AP catalogue of the warehouse, validated, serialised.
+"""The HealthDCAT-AP catalogue of the warehouse, validated and serialised (``helsedata catalogue
+export`` and the portal's `/katalog/dcat.ttl` both call :func:`export_catalogue`).
 
 Reads the warehouse read-only (:func:`healthdcat.entries.collect`), builds the DCAT graph, validates
 it with pyshacl against the shapes shipped in ``healthdcat/shapes/`` and only then writes it. A
