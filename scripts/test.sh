@@ -15,4 +15,4 @@ export HELSEDATA_SUPERSET_VENV="$PWD/.venv-superset" HELSEDATA_SUPERSET_TEST=1
 .venv/bin/lint-imports
 .venv/bin/ruff check .
 # loadgroup: tests marked xdist_group (the real Superset) share one worker and its fixtures
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --durations=25 "$@"
