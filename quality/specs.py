@@ -384,13 +384,15 @@ ANALYSIS_SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         name="analysis.person_aar",
         description="One row per pseudonymised person and year (the analysis room's linked dataset).",
-        columns=(("person_id", "VARCHAR"), ("aar", "INTEGER"), ("has_vft", "BOOLEAN"),
+        columns=(("person_id", "VARCHAR"), ("aar", "INTEGER"), ("kjonn", "VARCHAR"), ("has_vft", "BOOLEAN"),
                  ("n_vft_teknologier", "BIGINT"), ("n_tjenester", "BIGINT"), ("n_kontakter", "BIGINT"),
                  ("n_kontakter_digitale", "BIGINT")),
         exact_columns=False,
         example_columns=("aar",),
         checks=(
             Check("not_empty", "row_count_at_least", "completeness", "verification", args={"min_value": 1}),
+            Check("kjonn_in_set", "in_set", "conformance", "verification",
+                  args={"column": "kjonn", "value_set": ["K", "M"]}, description="kjonn is M or K."),
             Check("vft_technologies_0_to_4", "between", "plausibility", "verification",
                   args={"column": "n_vft_teknologier", "min_value": 0, "max_value": 4},
                   description="A person has 0 to 4 of the four welfare technologies in a year."),

@@ -13,6 +13,7 @@ import pytest
 from kernel.errors import PipelineFailure, UserInputError
 from quality import gate, run_quality
 from quality.gate import OVERRIDE_ACTION
+from quality.specs import all_specs
 from quality.testing import DEFECTS, build_warehouse, full_manifest
 
 
@@ -35,7 +36,7 @@ def test_clean_warehouse_passes_every_check_and_stores_history(warehouse):
         stored = con.execute("select count(*), count(distinct dataset) from quality.results where run_id = ?",
                              [run.run_id]).fetchone()
         labels = dict(con.execute("select dataset, label from quality.latest_labels").fetchall())
-    assert stored == (len(run.results), 7)
+    assert stored == (len(run.results), len(all_specs()))
     assert set(labels) == {d.dataset for d in run.datasets}
     assert "raw.vft_mottakere" in labels and "marts.mart_indicator_values" in labels
     assert set(labels.values()) <= {"bronze", "silver", "gold", "platinum"}

@@ -16,7 +16,7 @@ from kernel.sources import DUCKDB_TYPES, SOURCES, raw_columns
 
 DBT = Path(__file__).parents[2] / "dbt_project"
 #: raw tables dbt declares that are not extracts (the room's own export).
-NOT_EXTRACTS = {"room_applications"}
+NOT_EXTRACTS = {"room_applications", "reported_figures"}  # written by the room and by `indicators import`
 DOC_REFERENCE = re.compile(r"""^\{\{\s*doc\(["'](\w+)["']\)\s*\}\}$""")
 
 
