@@ -118,6 +118,8 @@ class Indicator:
     spark: charts.Chart | None
     #: "" for a value the platform computed; for a reported figure where it comes from
     provenance: str = ""
+    #: Said instead of a chart whose every value is hidden (e.g. all fylker at a small demo scale)
+    geography_note: str = ""
     charts: list[charts.Chart] = field(default_factory=list)
 
 
@@ -235,15 +237,15 @@ def _indicator(indicator_id, rows, status_rows, definition, texts, registry_name
                                              targets=target_values, description=alt_trend, columns=columns, rows=table))
     if latest_period and not per_group:
         indicator.charts += _geography_charts(indicator_id, name, rows, latest_period, unit)
+        indicator.geography_note = _all_fylker_hidden(rows, latest_period)
     return indicator
 
 
 def provenance(row: Mapping[str, Any] | None) -> str:
     """Where a reported figure comes from; empty for a value the platform computed from data.
 
-    >>> provenance({"origin": "rapportert", "source": "Statusrapport 2023", "reported_by": "Helsedirektoratet",
-    ...             "seed_reference": "003"})
-    'Rapportert tall (ikke beregnet av plattformen): Statusrapport 2023, rapportert av Helsedirektoratet (kilde: 003)'
+    >>> provenance({"origin": "rapportert", "source": "Statusrapport 2023", "reported_by": "Helsedirektoratet"})
+    'Rapportert tall (ikke beregnet av plattformen): Statusrapport 2023, rapportert av Helsedirektoratet'
     >>> provenance({"origin": "beregnet"})
     ''
     """
@@ -252,8 +254,6 @@ def provenance(row: Mapping[str, Any] | None) -> str:
     text = f"Rapportert tall (ikke beregnet av plattformen): {row.get('source') or 'ukjent kilde'}"
     if row.get("reported_by"):
         text += f", rapportert av {row['reported_by']}"
-    if row.get("seed_reference"):
-        text += f" (kilde: {row['seed_reference']})"
     return text
 
 
@@ -301,6 +301,16 @@ def _trend_alt(name, points, unit, targets, definition) -> str:
         text += (f" Målet, {', '.join(format_number(t, unit) for t in sorted(targets))}"
                  f"{f' innen {year}' if year else ''}, er vist som stiplet linje.")
     return text
+
+
+def _all_fylker_hidden(rows, period) -> str:
+    """A sentence when the fylke comparison has no bar to draw because every fylke is hidden."""
+    fylker = [r for r in rows if str(r["period"]) == period and r["geo_level"] == "fylke"
+              and str(r.get("breakdown_code") or "alle") == "alle"]
+    if fylker and all(r.get("suppressed") or r.get("value") is None for r in fylker):
+        return (f"Fylkene, {format_period(period)}: alle {len(fylker)} fylkestall er skjult av personvernhensyn, "
+                "så det er ingen fylkessammenligning å vise.")
+    return ""
 
 
 def _geography_charts(indicator_id, name, rows, period, unit) -> list[charts.Chart]:

@@ -30,6 +30,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.testing import TEST_KEY_HEX
+from kernel.config import Settings
+from kernel.demo import record_demo_scale
 from kernel.sources import SOURCES as ALL_SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -343,7 +345,6 @@ def test_a_rejected_file_fails_the_run_naming_it_and_the_good_file_loads_once(ai
 
 def test_a_failing_critical_check_stops_publication(airflow_env, tmp_path):
     require(*QUALITY, PUBLISH)
-    from kernel.config import Settings
     from kernel.warehouse import writer
     from quality.testing import DEFECTS, build_warehouse
 
@@ -382,6 +383,8 @@ def test_demo_chain_through_airflow_matches_the_cli_run(airflow_env, tmp_path):
     landed = {s: [Path(p) for p in paths] for s, paths in demo["xcom"]["generate"].items()}
     assert set(landed) == set(SOURCES) and all(landed.values())
     copy_to_landing(landed, cli_home)
+    # the same kind of install: demo data of this scale (the status mart scales count targets by it)
+    record_demo_scale(Settings(home=cli_home), DEMO_SCALE, DEMO_SEED)
 
     # The CLI run on the same files, side by side with the DAGs (separate homes, so no contention
     # on a warehouse): `helsedata run` ingests what is in landing/, then builds, checks, publishes.
@@ -517,7 +520,7 @@ def _cli(spec: dict) -> dict:
     codes = []
     for argv in spec["steps"]:
         started = time.monotonic()
-        codes.append(main(argv))
+        codes.append(main(argv, environ=os.environ))  # the driver process is the entry point here
         print(f"helsedata {argv[0]}: exit {codes[-1]} in {time.monotonic() - started:.1f}s", flush=True)
     return {"exit_codes": codes}
 
