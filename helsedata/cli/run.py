@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from helsedata.cli import emit, json_option, settings
+from kernel.formats import format_number
 
 #: Default demo size: 1 % of Norway (about 1.6 million contact rows over 2017–2024).
 DEFAULT_DEMO_SCALE = 0.01
@@ -76,12 +77,19 @@ def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
     emit(summary, as_json, _human_summary(summary, cfg))
 
 
+#: The run summary's counters in bokmål (the JSON keeps the English keys).
+_COUNTERS = {"files": "filer", "rows_loaded": "rader lastet", "rows_quarantined": "rader i karantene",
+             "rows_read": "rader lest"}
+
+
 def _human_summary(summary: dict[str, Any], cfg) -> str:
-    lines = [f"{name:<10} {info.pop('seconds'):>7.1f} s  "
-             + ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in info.items())
+    """One line per step in bokmål with Norwegian numbers (``ingest  17,8 s  filer 32, rader lastet 1 804 723``)."""
+    lines = [f"{name:<10} {format_number(info.pop('seconds')):>7} s  "
+             + ", ".join(f"{_COUNTERS.get(key, key.replace('_', ' '))} {format_number(value) if isinstance(value, int | float) else value}"
+                         for key, value in info.items())
              for name, info in ((n, dict(i)) for n, i in summary["steps"].items())]
-    return "\n".join([*lines, f"Warehouse: {cfg.warehouse}",
-                      f"Reports:   {cfg.reports / 'indicators.html'}, {cfg.reports / 'quality.html'}"])
+    return "\n".join([*lines, f"Varehus:   {cfg.warehouse}",
+                      f"Rapporter: {cfg.reports / 'indicators.html'}, {cfg.reports / 'quality.html'}"])
 
 
 def _build(cfg, as_json: bool) -> Any:
