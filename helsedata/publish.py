@@ -163,7 +163,7 @@ def _exists(con, table: str) -> bool:
 
 
 def _fetch(con, table: str) -> list[dict[str, Any]]:
-    cursor = con.execute(f"select * from {table}")
+    cursor = con.execute(f"select * from {table} order by all")  # the same publication from the same marts
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, r)) for r in cursor.fetchall()]
 

@@ -140,8 +140,14 @@ def _members(relation: Sum | AtMost) -> tuple[Key, ...]:
 
 
 def _components(tables: LinkedTables) -> list[list[Sum | AtMost]]:
-    """Relations grouped into independent parts (no cell in common): each is solved on its own."""
+    """Relations grouped into independent parts (no cell in common): each is solved on its own.
+
+    The relations are taken in a canonical order (sorted by their text), not in the order the
+    rows were read: the greedy secondary suppression then hides the same cells whatever order the
+    database returns the mart in, so two publications of the same data never differ.
+    """
     parent: dict[Key, Key] = {}
+    relations = sorted(tables.relations, key=repr)
 
     def find(x: Key) -> Key:
         while parent.setdefault(x, x) != x:
@@ -153,14 +159,14 @@ def _components(tables: LinkedTables) -> list[list[Sum | AtMost]]:
     row_anchor: dict[Hashable, Key] = {}
     for cell, row in tables.rows.items():
         parent[find(cell)] = find(row_anchor.setdefault(row, cell))
-    for relation in tables.relations:
+    for relation in relations:
         members = _members(relation)
         for other in members[1:]:
             parent[find(other)] = find(members[0])
     parts: dict[Key, list[Sum | AtMost]] = defaultdict(list)
-    for relation in tables.relations:
+    for relation in relations:
         parts[find(_members(relation)[0])].append(relation)
-    return list(parts.values())
+    return sorted(parts.values(), key=lambda part: repr(part[0]))
 
 
 #: Seed of the audit's random objectives, and how many solves without progress end phase 1.

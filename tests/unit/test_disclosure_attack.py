@@ -574,3 +574,17 @@ def test_published_rates_are_computed_from_the_published_counts():
     assert rates
     for r in rates:
         assert r["value"] == round_value(1000 * r["numerator"] / r["denominator"], 1), r
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_same_marts_in_any_row_order_give_the_same_publication(seed):
+    """The database may return a mart in any order; the hidden cells must not depend on it, or two
+    publications of the same data would each reveal what the other hides."""
+    marts, fylke_of = random_vft_marts(seed)
+    shuffled = [marts[i] for i in np.random.default_rng(seed).permutation(len(marts))]
+    (first, _), (second, _) = _protect(marts, fylke_of), _protect(shuffled, fylke_of)
+
+    def hidden(public):
+        return sorted((r["indicator_id"], r["breakdown_code"], r["period"], r["geo_code"])
+                      for r in public if r["suppressed"])
+    assert hidden(first) == hidden(second)
