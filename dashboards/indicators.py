@@ -237,7 +237,7 @@ def _indicator(indicator_id, rows, status_rows, definition, texts, registry_name
                                              targets=target_values, description=alt_trend, columns=columns, rows=table))
     if latest_period and not per_group:
         indicator.charts += _geography_charts(indicator_id, name, rows, latest_period, unit)
-        indicator.geography_note = _all_fylker_hidden(rows, latest_period)
+        indicator.geography_note = _geography_notes(rows, latest_period)
     return indicator
 
 
@@ -303,14 +303,19 @@ def _trend_alt(name, points, unit, targets, definition) -> str:
     return text
 
 
-def _all_fylker_hidden(rows, period) -> str:
-    """A sentence when the fylke comparison has no bar to draw because every fylke is hidden."""
-    fylker = [r for r in rows if str(r["period"]) == period and r["geo_level"] == "fylke"
-              and str(r.get("breakdown_code") or "alle") == "alle"]
-    if fylker and all(r.get("suppressed") or r.get("value") is None for r in fylker):
-        return (f"Fylkene, {format_period(period)}: alle {len(fylker)} fylkestall er skjult av personvernhensyn, "
-                "så det er ingen fylkessammenligning å vise.")
-    return ""
+def _geography_notes(rows, period) -> str:
+    """Sentences for the geography charts that cannot be drawn because (nearly) every value is
+    hidden: no fylke shown, or fewer than three kommuner for a spread."""
+    current = [r for r in rows if str(r["period"]) == period and str(r.get("breakdown_code") or "alle") == "alle"]
+    notes = []
+    for level, words, least in (("fylke", ("fylkestall", "fylkessammenligning"), 1),
+                                ("kommune", ("kommunetall", "fordeling over kommunene"), 3)):
+        cells = [r for r in current if r["geo_level"] == level]
+        shown = [r for r in cells if not r.get("suppressed") and r.get("value") is not None]
+        if cells and len(shown) < least:
+            notes.append(f"{format_period(period)}: bare {len(shown)} av {len(cells)} {words[0]} er publisert (de andre "
+                         f"er skjult av personvernhensyn), så det er ingen {words[1]} å vise.")
+    return " ".join(notes)
 
 
 def _geography_charts(indicator_id, name, rows, period, unit) -> list[charts.Chart]:
