@@ -39,7 +39,7 @@ def test_demo_run_loads_builds_labels_and_publishes_and_a_rerun_loads_nothing(ru
 
     again = run_cli("run", "--demo", "--scale", "0.001")
     assert again.exit_code == 0, again.stderr
-    assert "ingest" in again.stdout and "files 0" in again.stdout  # the same extracts are not loaded twice
+    assert "ingest" in again.stdout and "filer 0" in again.stdout  # the same extracts are not loaded twice
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select sum(rows_loaded) from ingest.manifest").fetchone()[0] == loaded
         # the reported figures file is skipped by its sha256, not refused as periods already reported
