@@ -27,14 +27,12 @@ import datetime as dt
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from measure import run_measured  # bench/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -73,29 +71,7 @@ def run_child(kind: str, home: Path, files: list[Path]) -> dict:
     """Run one measurement in a fresh process; add its peak RSS (process tree, MiB)."""
     env = {**os.environ, "HELSEDATA_PSEUDONYM_KEY": secrets.token_hex(32), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, __file__, "--child", kind, "--home", str(home), *map(str, files)]
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        parent = psutil.Process(process.pid)
-        while not stop.is_set():
-            try:
-                rss = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = process.communicate()
-    stop.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"{kind} failed with exit code {process.returncode}")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mib": round(peak / 2**20)}
+    return run_measured(cmd, env, kind)
 
 
 def extracts(args: argparse.Namespace, work: Path) -> list[Path]:

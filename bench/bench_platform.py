@@ -40,14 +40,12 @@ import json
 import math
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from measure import run_measured  # bench/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -220,28 +218,7 @@ def run_child(step: str, home: Path, extracts: Path, scale: float, seed: int, ke
     env = {**os.environ, "HELSEDATA_PSEUDONYM_KEY": key, "HELSEDATA_HOME": str(home), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, __file__, "--child", step, "--home", str(home), "--extracts", str(extracts),
            "--scales", str(scale), "--seed", str(seed)]
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        parent = psutil.Process(process.pid)
-        while not stop.is_set():
-            try:
-                peak = max(peak, sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]))
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = process.communicate()
-    stop.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"step {step} at scale {scale} failed with exit code {process.returncode}")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_mib": round(peak / 2**20)}
+    return run_measured(cmd, env, f"step {step} at scale {scale}")
 
 
 def slope(points: list[tuple[float, float]]) -> float | None:
