@@ -9,9 +9,9 @@ The catalogue sits between the markers :data:`BEGIN` and :data:`END`; the rest o
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from kernel.config import PROJECT_ROOT
+from kernel.generated import GeneratedSection
 from quality.specs import all_specs
 from quality.suites import KINDS
 
@@ -46,23 +46,12 @@ def catalogue_markdown() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+SECTION = GeneratedSection(DOC, BEGIN, END, "python -m quality.docgen")
+
+
 def render(text: str) -> str:
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n\n{catalogue_markdown()}\n{END}{tail}"
-
-
-def main(argv: list[str]) -> int:
-    text = DOC.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in argv:
-        if new != text:
-            print(f"{DOC} is out of date: run python -m quality.docgen", file=sys.stderr)
-            return 1
-        return 0
-    Path(DOC).write_text(new, encoding="utf-8")
-    return 0
+    return SECTION.render(text, f"\n{catalogue_markdown()}\n")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(SECTION.main(sys.argv[1:], f"\n{catalogue_markdown()}\n"))
