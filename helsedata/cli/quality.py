@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import emit, error_body, json_option, settings
+from kernel.formats import format_number
 
 
 @click.command(name="quality")
@@ -26,7 +27,7 @@ def quality(as_json: bool, datasets: tuple[str, ...]) -> None:
     if as_json:
         body = run.to_dict()
         if failed:
-            message = f"{len(failed)} critical check(s) failed"
+            message = _failed_message(len(failed))
             body.update({k: v for k, v in error_body(message, 1, [
                 f"{r.dataset}: {r.check}" for r in failed]).items() if k != "ok"})
         emit(body, True, "")
@@ -40,18 +41,25 @@ def _print_table(run) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Quality run {run.run_id}")
-    table.add_column("dataset")
-    table.add_column("label")
-    table.add_column("failed checks")
+    from quality.labels import LABEL_NAMES
+    from quality.report import SEVERITIES
+
+    table = Table(title=f"Kvalitetskjøring {run.run_id}")
+    table.add_column("datasett")
+    table.add_column("kvalitetsmerke")
+    table.add_column("feilede kontroller")
     for d in run.datasets:
-        failed = ", ".join(f"{r.check} ({r.severity}"
-                           + (f", {r.unexpected_percent:.3g} %" if r.unexpected_percent is not None else "") + ")"
-                           for r in d.failed()) or "—"
-        table.add_row(d.dataset, d.label.label, failed)
+        failed = ", ".join(f"{r.check} ({SEVERITIES.get(r.severity, r.severity)}"
+                           + (f", {format_number(r.unexpected_percent, decimals=2)}\u202f%" if r.unexpected_percent is not None else "")
+                           + ")" for r in d.failed()) or "—"
+        table.add_row(d.dataset, LABEL_NAMES[d.label.label], failed)
     console = Console(width=160)
     console.print(table)
-    console.print(f"Report: {run.report_path}")
+    console.print(f"Rapport: {run.report_path}")
     if not run.ok:
-        console.print(f"[bold red]{len(run.failed_critical)} critical check(s) failed[/]: publication of "
-                      "dependent datasets is blocked (helsedata publish --override-quality-gate --reason TEXT).")
+        console.print(f"[bold red]{_failed_message(len(run.failed_critical))}[/]: publisering av datasett som "
+                      "bygger på dem er stoppet (helsedata publish --override-quality-gate --reason TEKST).")
+
+
+def _failed_message(count: int) -> str:
+    return f"{format_number(count)} {'kritisk kontroll' if count == 1 else 'kritiske kontroller'} feilet"

@@ -37,7 +37,8 @@ def test_quality_exits_1_and_names_the_failing_critical_check(broken_warehouse, 
     result = run_cli("quality", "--dataset", "raw.kpr_kontakter")
     assert result.exit_code == 1
     assert "raw.kpr_kontakter" in result.stdout and "kontaktform_in_codelist" in result.stdout
-    assert "bronze" in result.stdout
+    assert "bronse" in result.stdout and "10\u202f%" in result.stdout  # bokmål label, Norwegian per cent
+    assert "1 kritisk kontroll feilet" in result.stdout
 
     as_json = run_cli("quality", "--json", "--dataset", "raw.kpr_kontakter")
     assert as_json.exit_code == 1
