@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from helsedata.cli.bokmal import VERSION_HELP, VERSION_MESSAGE, Group, translate, usage_error
 from kernel.config import Settings
 from kernel.errors import HelsedataError
 
@@ -36,7 +37,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -51,16 +52,16 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="helsedata")
+@click.version_option(package_name="helsedata", help=VERSION_HELP, message=VERSION_MESSAGE)
 def cli() -> None:
-    """Helsedata: Norwegian health data from extract files to published, privacy-safe indicators.
+    """Helsedata: norske helsedata fra uttrekksfiler til publiserte, personvernsikre indikatorer.
 
-    State lives under HELSEDATA_HOME (default ./var): the DuckDB warehouse, landing folder,
-    pseudonymisation key and reports.
+    Tilstanden ligger under HELSEDATA_HOME (standard ./var): DuckDB-varehuset, mottaksmappen,
+    pseudonymiseringsnøkkelen og rapportene.
     """
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Skriv resultatet som JSON på standard ut.")
 
 
 def settings(ctx: click.Context | None = None) -> Settings:
@@ -90,16 +91,16 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         return _fail(f"{type(e).__name__}: {e}", e.exit_code, as_json)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.ClickException as e:
+    except click.ClickException as e:  # click's own messages are English: shown in bokmål
         if as_json:
-            return _fail(e.format_message(), e.exit_code, as_json)
-        e.show()
+            return _fail(translate(e.format_message()), e.exit_code, as_json)
+        click.echo(usage_error(e), err=True)
         return e.exit_code
     except click.Abort:
-        return _fail("Aborted.", 1, as_json)
+        return _fail("Avbrutt.", 1, as_json)
     except Exception as e:  # a bug: say so, keep the traceback for the report
         traceback.print_exc(file=sys.stderr)
-        return _fail(f"Internal error: {type(e).__name__}: {e}", 1, as_json)
+        return _fail(f"Intern feil: {type(e).__name__}: {e}", 1, as_json)
 
 
 def _fail(message: str, status: int, as_json: bool) -> int:

@@ -5,25 +5,33 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Command
+from kernel.formats import format_number
+
+#: dbt's node statuses in bokmål (the JSON keeps dbt's words).
+DBT_STATUSES = {"success": "vellykket", "pass": "bestått", "warn": "advarsel", "skipped": "hoppet over",
+                "error": "feil", "fail": "feilet"}
 
 
-@click.command(name="build")
+@click.command(name="build", cls=Command)
 @click.option("--select", "-s", "select", multiple=True, metavar="SELECTOR",
-              help="dbt node selection, e.g. 'marts' or '+mart_indicator_status' (repeatable; default: everything).")
+              help="Hvilke dbt-noder som bygges, f.eks. 'marts' eller '+mart_indicator_status' (kan gjentas; "
+                   "standard: alle).")
 @json_option
 def build(select: tuple[str, ...], as_json: bool) -> None:
-    """Build and test the indicator marts with dbt (seeds, models, data tests, unit tests).
+    """Bygg og test indikatormartene med dbt (seeds, modeller, datatester, enhetstester).
 
-    Runs `dbt build` on the DuckDB warehouse in HELSEDATA_HOME: staging → intermediate → marts
-    (mart_indicator_values, mart_indicator_status, mart_registry_reporting_coverage). Creates the
-    raw and shared tables first when they do not exist, so it also works before any ingestion.
-    On failure it names every model or test that failed and why, and exits 1. dbt's own log is
-    in HELSEDATA_HOME/dbt/logs/dbt.log.
+    Kjører `dbt build` på DuckDB-varehuset i HELSEDATA_HOME: staging → intermediate → marts
+    (mart_indicator_values, mart_indicator_status, mart_registry_reporting_coverage). Lager
+    råtabellene og de felles tabellene først hvis de mangler, så kommandoen virker også før noe er
+    lastet inn. Ved feil nevnes hver modell og test som feilet, og hvorfor, og exit-koden er 1.
+    dbts egen logg ligger i HELSEDATA_HOME/dbt/logs/dbt.log.
     """
     from helsedata.build import build as run_build
 
     selectors = [part for value in select for part in value.split()]  # "-s 'a b'" is "-s a -s b"
     result = run_build(settings(), select=selectors or None, progress=not as_json)
-    counts = ", ".join(f"{status} {n}" for status, n in result.counts.items())
+    counts = ", ".join(f"{DBT_STATUSES.get(status, status)} {format_number(n)}" for status, n in result.counts.items())
     emit(result.to_json(), as_json,
-         f"dbt build OK: {len(result.nodes)} nodes ({counts}) in {result.seconds:.1f} s")
+         f"dbt build fullført: {format_number(len(result.nodes))} noder ({counts}) på "
+         f"{format_number(result.seconds, decimals=1)} s")

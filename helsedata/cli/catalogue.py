@@ -7,25 +7,26 @@ from pathlib import Path
 import click
 
 from helsedata.cli import settings
+from helsedata.cli.bokmal import Group
 
 
-@click.group(name="catalogue")
+@click.group(name="catalogue", cls=Group)
 def catalogue() -> None:
-    """The dataset catalogue researchers apply from (HealthDCAT-AP, EHDS Art. 77)."""
+    """Datasettkatalogen forskere søker fra (HealthDCAT-AP, EHDS art. 77)."""
 
 
 @catalogue.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["turtle", "jsonld"]), default="turtle", show_default=True,
-              help="RDF serialisation.")
+              help="RDF-format.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to FILE (default: standard output).")
+              help="Skriv til FILE (standard: standard ut).")
 def export(fmt: str, out: Path | None) -> None:
-    """Export every dataset one can apply for or read as a DCAT catalogue.
+    """Eksporter alle datasett man kan søke om eller lese, som en DCAT-katalog.
 
-    Raw sources and the analysis room's datasets are NON_PUBLIC, the published public.* tables
-    PUBLIC; each with the HealthDCAT-AP Release 5 properties, rounded counts and its newest quality
-    label. The catalogue is validated with SHACL (DCAT-AP 3.0.0, HealthDCAT-AP NON_PUBLIC) before it
-    is written; exit 1 if it does not validate, 2 when there is no warehouse.
+    Råkildene og analyserommets datasett er NON_PUBLIC, de publiserte public.*-tabellene PUBLIC;
+    hvert datasett får egenskapene i HealthDCAT-AP Release 5, avrundede antall og sitt nyeste
+    kvalitetsmerke. Katalogen valideres med SHACL (DCAT-AP 3.0.0, HealthDCAT-AP NON_PUBLIC) før den
+    skrives; exit 1 hvis den ikke validerer, 2 når det ikke finnes noe varehus.
     """
     from healthdcat.export import export_catalogue, write_catalogue
 

@@ -8,30 +8,32 @@ from pathlib import Path
 import click
 
 from helsedata.cli import emit, json_option
+from helsedata.cli.bokmal import Command
+from kernel.formats import format_number
 
 
-@click.command(name="demo-data")
+@click.command(name="demo-data", cls=Command)
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, writable=True, path_type=Path),
-              help="Folder to write into: DIR/<source>/<source>_<year>.csv and DIR/manifest.json. "
-                   "Created if missing; files of the same name are overwritten.")
+              help="Mappen det skrives til: DIR/<kilde>/<kilde>_<år>.csv og DIR/manifest.json. "
+                   "Lages hvis den mangler; filer med samme navn overskrives.")
 @click.option("--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=0.01, show_default=True,
               metavar="F",
-              help="Share of the national volume, 0 < F <= 1. 1 is the whole country (about 5.5 million "
-                   "persons and 160 million contact rows, ~7.5 GB); 0.01 takes seconds.")
+              help="Andel av det nasjonale volumet, 0 < F <= 1. 1 er hele landet (omtrent 5,5 millioner "
+                   "personer og 160 millioner kontaktrader, ~7,5 GB); 0.01 tar sekunder.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Random seed. The same seed and scale give byte-identical files.")
+              help="Startverdi for tilfeldighetene. Samme --seed og --scale gir byte-identiske filer.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar on stderr.")
+              help="Vis fremdriftslinje på standard feil.")
 @json_option
 def demo_data(out_dir: Path, scale: float, seed: int, progress: bool, as_json: bool) -> None:
-    """Write synthetic extracts for all four sources (docs/ingestion.md), 2017–2024.
+    """Skriv syntetiske uttrekk for alle fire kildene (docs/ingestion.md), 2017–2024.
 
-    Only synthetic identity numbers (month + 80, some D-numbers) are used: no real person is in
-    the data. Welfare-technology recipients and care recipients are calibrated to
-    Helsedirektoratet's national figures; see docs/demo-data.md.
+    Bare syntetiske fødselsnumre brukes (måned + 80, noen D-numre): ingen virkelig person finnes i
+    dataene. Mottakere av velferdsteknologi og av helse- og omsorgstjenester er kalibrert mot
+    Helsedirektoratets nasjonale tall; se docs/demo-data.md.
 
-    With --json, prints {"files": {source: [paths]}, "rows": {source: {file: rows}}, ...}.
+    Med --json skrives {"files": {kilde: [stier]}, "rows": {kilde: {fil: rader}}, ...}.
     """
     import synthetic
 
@@ -47,7 +49,7 @@ def demo_data(out_dir: Path, scale: float, seed: int, progress: bool, as_json: b
         "files": {source: [str(p) for p in paths] for source, paths in files.items()},
         "rows": manifest["files"],
     }
-    lines = [f"{source:<20} {len(paths)} files {manifest['rows'][source]:>12,} rows"
+    lines = [f"{source:<20} {len(paths)} filer {format_number(manifest['rows'][source]):>12} rader"
              for source, paths in files.items()]
-    emit(result, as_json, "\n".join([f"Wrote synthetic extracts to {out_dir} (scale {scale:g}, seed {seed}):", *lines,
-                                     f"Manifest: {manifest_path}"]))
+    emit(result, as_json, "\n".join([f"Skrev syntetiske uttrekk til {out_dir} (--scale {scale:g}, --seed {seed}):",
+                                     *lines, f"Manifest: {manifest_path}"]))

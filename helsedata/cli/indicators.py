@@ -7,25 +7,26 @@ from pathlib import Path
 import click
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Group
 
 
-@click.group(name="indicators")
+@click.group(name="indicators", cls=Group)
 def indicators() -> None:
-    """The strategy's goal indicators that are reported, not computed."""
+    """Strategiens målindikatorer som rapporteres, ikke beregnes."""
 
 
 @indicators.command(name="import")
 @click.argument("file", type=click.Path(path_type=Path))
 @json_option
 def import_(file: Path, as_json: bool) -> None:
-    """Import reported figures from FILE (CSV), all or nothing.
+    """Importer rapporterte tall fra FILE (CSV), alt eller ingenting.
 
-    Header: indicator_id,period,geo_level,geo_code,value,unit,source,reported_by, optionally
-    followed by seed_reference. geo_level is nasjonal, fylke or kommune (geo_code NO for the
-    nation); period is a year. Every row is checked against seed indicator_definitions: an unknown
-    or computed indicator, a wrong unit, a value outside the indicator's range or a period already
-    reported is an error naming the line, and then nothing is loaded (exit 2). The same file
-    again (same sha256) is skipped.
+    Overskrift: indicator_id,period,geo_level,geo_code,value,unit,source,reported_by, eventuelt
+    etterfulgt av seed_reference. geo_level er nasjonal, fylke eller kommune (geo_code NO for hele
+    landet); period er et år. Hver rad kontrolleres mot seeden indicator_definitions: en ukjent eller
+    beregnet indikator, feil enhet, en verdi utenfor indikatorens område eller en periode som
+    allerede er rapportert, er en feil som nevner linjen, og da lastes ingenting inn (exit 2).
+    Samme fil på nytt (samme sha256) hoppes over.
     """
     from helsedata.indicators import describe, import_figures
 

@@ -8,29 +8,32 @@ from pathlib import Path
 import click
 
 from helsedata.cli import json_option, settings
+from helsedata.cli.bokmal import Command
 
 
-@click.command(name="ingest")
+@click.command(name="ingest", cls=Command)
 @click.argument("source")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @json_option
 @click.option("--encoding", default=None, metavar="ENC",
-              help="Text encoding of the files (default utf-8), e.g. latin-1 for older municipal systems, or utf-16.")
+              help="Tegnkodingen til filene (standard utf-8), f.eks. latin-1 for eldre kommunale systemer, eller utf-16.")
 @click.option("--demo", is_flag=True,
-              help="Create a random pseudonymisation key under HELSEDATA_HOME/keys if none exists (demo installs only).")
+              help="Lag en tilfeldig pseudonymiseringsnøkkel under HELSEDATA_HOME/keys hvis ingen finnes "
+                   "(bare for demoinstallasjoner).")
 def ingest(source: str, files: tuple[Path, ...], as_json: bool, encoding: str | None, demo: bool) -> None:
-    """Validate, pseudonymise and load extract FILES of SOURCE into raw.SOURCE.
+    """Valider, pseudonymiser og last inn uttrekksfilene FILES fra SOURCE i raw.SOURCE.
 
-    SOURCE is one of kpr_kontakter, kpr_tjenester, vft_mottakere, registry_reporting. Rows that
-    break a rule go to ingest.quarantine with the rule's name; a file that cannot be used at all
-    (wrong header, wrong encoding, empty) is rejected whole. A file already loaded (same sha256)
-    is skipped. The pseudonymisation key comes from HELSEDATA_PSEUDONYM_KEY (hex) or
-    HELSEDATA_HOME/keys/pseudonym.key. While another process writes to the warehouse, ingest
-    waits for it (HELSEDATA_INGEST_LOCK_TIMEOUT seconds, default 300).
+    SOURCE er en av kpr_kontakter, kpr_tjenester, vft_mottakere, registry_reporting. Rader som
+    bryter en regel, havner i ingest.quarantine med regelens navn; en fil som ikke kan brukes i det
+    hele tatt (feil overskrift, feil tegnkoding, tom), avvises i sin helhet. En fil som allerede er
+    lastet inn (samme sha256), hoppes over. Pseudonymiseringsnøkkelen hentes fra
+    HELSEDATA_PSEUDONYM_KEY (heksadesimal) eller HELSEDATA_HOME/keys/pseudonym.key. Mens en annen
+    prosess skriver til varehuset, venter ingest på den (HELSEDATA_INGEST_LOCK_TIMEOUT sekunder,
+    standard 300).
 
-    With --json, one JSON object per file is printed, one per line. Exit code 0 when every file
-    was loaded or skipped, 2 when any file was rejected or had rows of which none loaded.
+    Med --json skrives ett JSON-objekt per fil, ett per linje. Exit-kode 0 når hver fil ble lastet
+    inn eller hoppet over, 2 når en fil ble avvist eller hadde rader der ingen ble lastet inn.
     """
     from helsedata.pipeline import prepare_room
     from ingestion import ingest_files

@@ -5,29 +5,32 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Command
 
 
-@click.command(name="publish")
+@click.command(name="publish", cls=Command)
 @json_option
 @click.option("--override-quality-gate", "override", is_flag=True,
-              help="Publish although a critical quality check fails. Needs --reason; recorded in the audit log.")
+              help="Publiser selv om en kritisk kvalitetskontroll feiler. Krever --reason; føres i revisjonsloggen.")
 @click.option("--reason", metavar="TEXT", default=None,
-              help="Why the quality gate is overridden (required with --override-quality-gate).")
+              help="Hvorfor kvalitetsporten overstyres (påkrevd med --override-quality-gate).")
 @click.option("--actor", metavar="ID", default=None,
-              help="Who overrides the quality gate (written to the audit log with the reason). "
-                   "Defaults to the operating-system user.")
+              help="Hvem som overstyrer kvalitetsporten (føres i revisjonsloggen sammen med begrunnelsen). "
+                   "Standard er brukeren i operativsystemet.")
 def publish(as_json: bool, override: bool, reason: str | None, actor: str | None) -> None:
-    """Publish the indicator marts: quality gate, disclosure control, public.* tables,
-    reports/indicators.html, and Superset when HELSEDATA_SUPERSET_URL is set.
+    """Publiser indikatorene: kvalitetsport, utleveringskontroll, public.*-tabeller, rapporter.
 
-    Counts of 1–5 persons are suppressed, with secondary suppression so they cannot be
-    recovered from totals; other counts are rounded to the nearest 5 (docs/publishing.md).
-    Exit 1 when the quality gate blocks publication.
+    Publiserer indikatormartene som public.*-tabeller og reports/indicators.html, og til Superset
+    når HELSEDATA_SUPERSET_URL er satt.
+
+    Antall på 1–5 personer skjules, med sekundær skjuling så de ikke kan regnes ut fra
+    summene; andre antall avrundes til nærmeste 5 (docs/publishing.md).
+    Exit 1 når kvalitetsporten stopper publiseringen.
     """
     if override and not (reason and reason.strip()):
-        raise click.UsageError("--override-quality-gate needs --reason TEXT saying why.")
+        raise click.UsageError("--override-quality-gate krever --reason TEXT som sier hvorfor.")
     if reason is not None and not override:
-        raise click.UsageError("--reason is only used with --override-quality-gate.")
+        raise click.UsageError("--reason brukes bare sammen med --override-quality-gate.")
     from helsedata.publish import publish as run_publish
 
     if override and not actor:

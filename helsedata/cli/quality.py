@@ -5,20 +5,21 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import emit, error_body, json_option, settings
+from helsedata.cli.bokmal import Command
 from kernel.formats import format_number
 
 
-@click.command(name="quality")
+@click.command(name="quality", cls=Command)
 @json_option
 @click.option("--dataset", "datasets", multiple=True, metavar="SCHEMA.TABLE",
-              help="Check only this dataset (repeatable), e.g. raw.vft_mottakere. Default: all.")
+              help="Kontroller bare dette datasettet (kan gjentas), f.eks. raw.vft_mottakere. Standard: alle.")
 def quality(as_json: bool, datasets: tuple[str, ...]) -> None:
-    """Run the quality suites (Great Expectations on DuckDB) and label each dataset.
+    """Kjør kvalitetskontrollene (Great Expectations) og gi hvert datasett et kvalitetsmerke.
 
-    Writes quality.results and quality.labels in the warehouse and the HTML report
-    $HELSEDATA_HOME/reports/quality.html. Exit code 0 when every critical check passes, 1 when a
-    critical check fails (publication of what depends on it is then blocked), 2 on bad input
-    (unknown dataset, no warehouse).
+    Kontrollene kjøres på DuckDB-varehuset. Skriver quality.results og quality.labels i varehuset og HTML-rapporten
+    $HELSEDATA_HOME/reports/quality.html. Exit-kode 0 når alle kritiske kontroller består, 1 når en
+    kritisk kontroll feiler (da stoppes publisering av det som bygger på den), 2 ved ugyldig
+    inndata (ukjent datasett, mangler varehus).
     """
     from quality import run_quality
 

@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Group
+from kernel.config import Settings
 from kernel.errors import ConfigurationError, UserInputError
 
 #: Thousands separator in Norwegian numbers (narrow no-break space, as in the HTML report).
@@ -103,36 +105,42 @@ def _release_rows(result: dict) -> str:
     return table(headings, cells, numbers=len(columns))
 
 
-#: Room commands that need no warehouse: the catalogue is declared, not read from the data.
-_WITHOUT_WAREHOUSE = {"datasets"}
-def where_option(command):
-    """``--where KEY=VALUE[,KEY=VALUE]``, shared by ``query`` and ``release request``."""
-    return click.option(
-        "--where", help="Filters on public keys and flags, all of which a row must match, "
-                        "e.g. has_vft=true,aldersgruppe=80+ (values from the public domains).")(command)
+def room_settings() -> Settings:
+    """The settings of a room command that reads the warehouse, refused when there is none.
 
-
-@click.group(name="room")
-@click.pass_context
-def room(ctx: click.Context) -> None:
-    """The analysis room: apply for a data permit, review, run DP queries, check budget and audit.
-
-    Privacy loss is spoken as epsilon (ε). ε values may be decimals (0.1) or fractions (1/3);
-    they are kept exactly, so the budget is never exceeded by rounding.
+    Without this, a command run in the wrong folder answers "no such permit" from a new, empty
+    room. The check is made by the commands that use the warehouse (``datasets`` does not: the
+    catalogue is declared), not by the group, so ``--help`` works anywhere.
     """
-    home = settings(ctx)
-    if ctx.invoked_subcommand not in _WITHOUT_WAREHOUSE and not home.warehouse.exists():
-        # Without this, a command run in the wrong folder answers "no such permit" from a new, empty room.
+    home = settings()
+    if not home.warehouse.exists():
         raise ConfigurationError(
             f"fant ikke noe varehus i {home.home}: sett HELSEDATA_HOME til plattformens mappe "
             "(eller kjør `helsedata run --demo` for å lage en demo)"
         )
+    return home
+
+
+def where_option(command):
+    """``--where KEY=VALUE[,KEY=VALUE]``, shared by ``query`` and ``release request``."""
+    return click.option(
+        "--where", help="Filtre på offentlige nøkler og flagg som en rad må oppfylle alle av, "
+                        "f.eks. has_vft=true,aldersgruppe=80+ (verdier fra de offentlige domenene).")(command)
+
+
+@click.group(name="room", cls=Group)
+def room() -> None:
+    """Analyserommet: søk om datatilgang, vurder søknader, kjør DP-spørringer, sjekk budsjett og revisjonslogg.
+
+    Personverntapet oppgis som epsilon (ε). ε kan skrives som desimaltall (0.1) eller brøk (1/3);
+    verdiene lagres eksakt, så budsjettet blir aldri overskredet på grunn av avrunding.
+    """
 
 
 @room.command(name="datasets")
 @json_option
 def datasets_cmd(as_json: bool) -> None:
-    """List the datasets researchers can apply for, with their group-by and numeric columns."""
+    """List opp datasettene forskere kan søke om, med grupperings- og tallkolonnene deres."""
     from privacy.room import datasets
 
     result = datasets()
@@ -147,36 +155,36 @@ def datasets_cmd(as_json: bool) -> None:
 
 
 @room.command(name="apply")
-@click.option("--researcher", required=True, help="Your researcher ID (the permit holder).")
-@click.option("--purpose", required=True, help="What the data will be used for.")
-@click.option("--datasets", required=True, help="Comma-separated catalogue names (see 'room datasets').")
-@click.option("--epsilon", required=True, help="Total privacy budget requested, e.g. 1 or 1/2.")
+@click.option("--researcher", required=True, help="Din forsker-ID (innehaveren av tillatelsen).")
+@click.option("--purpose", required=True, help="Hva dataene skal brukes til.")
+@click.option("--datasets", required=True, help="Kommaseparerte katalognavn (se 'room datasets').")
+@click.option("--epsilon", required=True, help="Samlet personvernbudsjett det søkes om, f.eks. 1 eller 1/2.")
 @json_option
 def apply_cmd(researcher: str, purpose: str, datasets: str, epsilon: str, as_json: bool) -> None:
-    """Apply for a data permit."""
+    """Søk om tillatelse til å bruke data."""
     from privacy.room import apply
 
-    result = apply(settings(), researcher, purpose, datasets, epsilon)
+    result = apply(room_settings(), researcher, purpose, datasets, epsilon)
     emit(result, as_json, f"Søknad {result['application_id']} er sendt inn.")
 
 
 @room.command(name="review")
 @click.argument("application")
-@click.option("--reviewer", required=True, help="Your reviewer ID; must differ from the applicant's.")
-@click.option("--approve", "decision", flag_value="approve", help="Approve and create a permit.")
-@click.option("--reject", "decision", flag_value="reject", help="Reject (needs --reason).")
-@click.option("--epsilon", help="Budget granted (default: as requested; never more).")
-@click.option("--expires", help="Last valid day of the permit, YYYY-MM-DD (default: one year).")
-@click.option("--reason", help="Why the application is rejected (required with --reject).")
+@click.option("--reviewer", required=True, help="Din saksbehandler-ID; må være en annen enn søkerens.")
+@click.option("--approve", "decision", flag_value="approve", help="Godkjenn og opprett en tillatelse.")
+@click.option("--reject", "decision", flag_value="reject", help="Avslå (krever --reason).")
+@click.option("--epsilon", help="Innvilget budsjett (standard: som omsøkt; aldri mer).")
+@click.option("--expires", help="Siste gyldige dag for tillatelsen, ÅÅÅÅ-MM-DD (standard: ett år).")
+@click.option("--reason", help="Hvorfor søknaden avslås (påkrevd med --reject).")
 @json_option
 def review_cmd(application: str, reviewer: str, decision: str | None, epsilon: str | None,
                expires: str | None, reason: str | None, as_json: bool) -> None:
-    """Approve or reject APPLICATION."""
+    """Godkjenn eller avslå søknaden APPLICATION."""
     from privacy.room import review
 
     if decision is None:
         raise UserInputError("velg --approve eller --reject")
-    result = review(settings(), application, reviewer, approve=decision == "approve",
+    result = review(room_settings(), application, reviewer, approve=decision == "approve",
                     epsilon=epsilon, expires=expires, reason=reason)
     human = (f"Godkjent: tillatelse {result['permit_id']} (ε = {result['epsilon_budget_exact']}, "
              f"gyldig til og med {norwegian_date(result['expires'])})." if decision == "approve"
@@ -186,36 +194,36 @@ def review_cmd(application: str, reviewer: str, decision: str | None, epsilon: s
 
 @room.command(name="revoke")
 @click.argument("permit")
-@click.option("--by", "by", required=True, help="ID of the person revoking the permit.")
-@click.option("--reason", required=True, help="Why the permit is revoked.")
+@click.option("--by", "by", required=True, help="ID-en til den som tilbakekaller tillatelsen.")
+@click.option("--reason", required=True, help="Hvorfor tillatelsen tilbakekalles.")
 @json_option
 def revoke_cmd(permit: str, by: str, reason: str, as_json: bool) -> None:
-    """Revoke PERMIT; later queries under it are refused (spent ε stays spent)."""
+    """Tilbakekall tillatelsen PERMIT; senere spørringer avvises (brukt ε forblir brukt)."""
     from privacy.room import revoke
 
-    result = revoke(settings(), permit, by, reason)
+    result = revoke(room_settings(), permit, by, reason)
     emit(result, as_json, f"Tillatelse {permit} er tilbakekalt.")
 
 
 @room.command(name="query")
-@click.option("--permit", required=True, help="Permit ID.")
-@click.option("--researcher", required=True, help="Your researcher ID (must hold the permit).")
-@click.option("--dataset", required=True, help="Dataset name (must be in the permit).")
-@click.option("--by", "by", default="", help="Comma-separated group-by columns (public keys only).")
-@click.option("--count", "statistic", flag_value="count", help="Count rows per group.")
-@click.option("--sum", "sum_col", help="Sum of COL per group (needs --bounds).")
-@click.option("--mean", "mean_col", help="Mean of COL per group (needs --bounds).")
-@click.option("--quantile", "quantile_col", help="Quantile of COL per group (needs --q and --bounds).")
-@click.option("--q", type=float, help="Quantile level, strictly between 0 and 1 (e.g. 0.5).")
-@click.option("--bounds", help="Integer clipping bounds LO,HI for --sum/--mean/--quantile.")
-@click.option("--epsilon", required=True, help="ε this query spends, e.g. 0.1 or 1/3.")
-@click.option("--preview", is_flag=True, help="Show accuracy and cost without spending or reading data.")
+@click.option("--permit", required=True, help="Tillatelsens ID.")
+@click.option("--researcher", required=True, help="Din forsker-ID (må ha tillatelsen).")
+@click.option("--dataset", required=True, help="Datasettets navn (må være dekket av tillatelsen).")
+@click.option("--by", "by", default="", help="Kommaseparerte grupperingskolonner (bare offentlige nøkler).")
+@click.option("--count", "statistic", flag_value="count", help="Tell rader per gruppe.")
+@click.option("--sum", "sum_col", help="Summen av COL per gruppe (krever --bounds).")
+@click.option("--mean", "mean_col", help="Gjennomsnittet av COL per gruppe (krever --bounds).")
+@click.option("--quantile", "quantile_col", help="Kvantil av COL per gruppe (krever --q og --bounds).")
+@click.option("--q", type=float, help="Kvantilnivå, strengt mellom 0 og 1 (f.eks. 0.5).")
+@click.option("--bounds", help="Heltallsgrenser LO,HI som verdiene klippes til, for --sum/--mean/--quantile.")
+@click.option("--epsilon", required=True, help="ε denne spørringen bruker, f.eks. 0.1 eller 1/3.")
+@click.option("--preview", is_flag=True, help="Vis nøyaktighet og kostnad uten å bruke budsjett eller lese data.")
 @where_option
 @json_option
 def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: str | None,
               sum_col: str | None, mean_col: str | None, quantile_col: str | None, q: float | None,
               bounds: str | None, epsilon: str, preview: bool, where: str | None, as_json: bool) -> None:
-    """Run one differentially private query under a permit."""
+    """Kjør én spørring med differensielt personvern under en tillatelse."""
     from privacy.budget import format_epsilon, parse_epsilon
     from privacy.room import QueryRequest, parse_bounds, parse_where, query
 
@@ -232,7 +240,7 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
         epsilon=parse_epsilon(epsilon), column=None if stat == "count" else col,
         bounds=parse_bounds(bounds) if bounds else None, q=q, where=parse_where(where),
     )
-    result = query(settings(), req, preview=preview)
+    result = query(room_settings(), req, preview=preview)
     mechanism = MECHANISMS.get(result["mechanism"], result["mechanism"])
     accuracy = accuracy_text(result["accuracy_95"], result["statistic"])
     if preview:
@@ -249,26 +257,26 @@ def query_cmd(permit: str, researcher: str, dataset: str, by: str, statistic: st
 
 
 @room.command(name="budget")
-@click.option("--permit", required=True, help="Permit ID.")
+@click.option("--permit", required=True, help="Tillatelsens ID.")
 @json_option
 def budget_cmd(permit: str, as_json: bool) -> None:
-    """Show a permit's budget, spent and remaining ε."""
+    """Vis budsjettet til en tillatelse: samlet, brukt og gjenstående ε."""
     from privacy.room import budget
 
-    r = budget(settings(), permit)
+    r = budget(room_settings(), permit)
     emit(r, as_json, f"Tillatelse {permit}: budsjett ε = {r['epsilon_budget_exact']}, brukt {r['epsilon_spent_exact']}, "
                      f"igjen {r['epsilon_remaining_exact']} ({STATUSES[r['status']]}, gyldig til og med "
                      f"{norwegian_date(r['expires'])}).")
 
 
 @room.command(name="applications")
-@click.option("--pending", is_flag=True, help="Only applications awaiting review (the reviewers' queue).")
+@click.option("--pending", is_flag=True, help="Bare søknader som venter på vurdering (saksbehandlernes kø).")
 @json_option
 def applications_cmd(pending: bool, as_json: bool) -> None:
-    """List applications, oldest first; --pending shows only those awaiting review."""
+    """List opp søknadene, eldste først; --pending viser bare dem som venter på vurdering."""
     from privacy.room import applications
 
-    result = applications(settings(), pending=pending)
+    result = applications(room_settings(), pending=pending)
     if not result:
         human = "Ingen søknader venter på vurdering." if pending else "Ingen søknader."
     else:
@@ -283,18 +291,23 @@ def applications_cmd(pending: bool, as_json: bool) -> None:
 
 @room.group(name="audit")
 def audit_group() -> None:
-    """The keyed, hash-chained audit log and the state it must match."""
+    """Den nøkkelsikrede, hashkjedede revisjonsloggen og tilstanden den må stemme med."""
 
 
 @audit_group.command(name="verify")
 @click.option("--expect-head", "expect_head", metavar="HASH",
-              help="A head hash recorded elsewhere (e.g. by a publication); the log must still contain it.")
+              help="En hodehash som er tatt vare på et annet sted (f.eks. av en publisering); loggen må "
+                   "fortsatt inneholde den.")
 @json_option
 def audit_verify(expect_head: str | None, as_json: bool) -> None:
-    """Check the chain, rebuild the room's state from it and compare; exit 2 naming what is broken."""
+    """Kontroller revisjonskjeden og at rommets tilstand stemmer med den; exit 2 ved brudd.
+
+    Tilstanden bygges opp fra kjeden og sammenlignes med tilstandstabellene; ved brudd nevnes den
+    første ødelagte oppføringen eller forskjellen.
+    """
     from privacy.audit import verify
 
-    result = verify(settings(), expect_head=expect_head)
+    result = verify(room_settings(), expect_head=expect_head)
     if not result.ok:
         where = f"ved oppføring {result.first_broken_seq}" if result.first_broken_seq else "mot tilstandstabellene"
         message = f"AuditBroken: revisjonsloggen holder ikke {where}: {result.reason}"
@@ -309,32 +322,32 @@ def audit_verify(expect_head: str | None, as_json: bool) -> None:
 
 @room.group(name="release")
 def release_group() -> None:
-    """Exact aggregate tables, released after disclosure control and two reviewers' approval.
+    """Eksakte aggregattabeller, utlevert etter utleveringskontroll og godkjenning fra to saksbehandlere.
 
-    A researcher requests an exact count table under a permit; it is disclosure-controlled at once
-    (suppression of small counts, secondary suppression against the margins, rounding) and refused
-    if too much must be hidden. Two different reviewers, neither the requester, must approve it
-    before the requester can download it. Every step is in the audit log.
+    En forsker ber om en eksakt antallstabell under en tillatelse; den utleveringskontrolleres med en
+    gang (små antall skjules, sekundær skjuling mot marginene, avrunding) og avvises hvis for mye må
+    skjules. To ulike saksbehandlere, ingen av dem den som ba om tabellen, må godkjenne den før
+    forskeren kan laste den ned. Hvert steg står i revisjonsloggen.
     """
 
 
 @release_group.command(name="request")
-@click.option("--permit", required=True, help="Permit ID (must cover the dataset).")
-@click.option("--researcher", required=True, help="Your researcher ID (must hold the permit).")
-@click.option("--dataset", required=True, help="Dataset name.")
-@click.option("--by", "by", required=True, help="Comma-separated group-by columns (public keys only).")
-@click.option("--count", "count", is_flag=True, required=True, help="Count per group (the only statistic released).")
+@click.option("--permit", required=True, help="Tillatelsens ID (må dekke datasettet).")
+@click.option("--researcher", required=True, help="Din forsker-ID (må ha tillatelsen).")
+@click.option("--dataset", required=True, help="Datasettets navn.")
+@click.option("--by", "by", required=True, help="Kommaseparerte grupperingskolonner (bare offentlige nøkler).")
+@click.option("--count", "count", is_flag=True, required=True, help="Antall per gruppe (den eneste statistikken som utleveres).")
 @where_option
 @json_option
 def release_request_cmd(permit: str, researcher: str, dataset: str, by: str, count: bool, where: str | None,
                         as_json: bool) -> None:
-    """Request the release of an exact count table (disclosure-controlled before anyone sees it)."""
+    """Be om utlevering av en eksakt antallstabell (utleveringskontrollert før noen ser den)."""
     from privacy.release import ReleaseRequest, request
     from privacy.room import parse_where
 
     req = ReleaseRequest(permit_id=permit, researcher=researcher, dataset=dataset,
                          by=tuple(c.strip() for c in by.split(",") if c.strip()), where=parse_where(where))
-    result = request(settings(), req)
+    result = request(room_settings(), req)
     s = result["summary"]
     emit(result, as_json,
          f"Utlevering {result['release_id']} venter på to saksbehandlere. Utleveringskontroll: "
@@ -343,13 +356,13 @@ def release_request_cmd(permit: str, researcher: str, dataset: str, by: str, cou
 
 
 @release_group.command(name="list")
-@click.option("--pending", is_flag=True, help="Only releases awaiting review.")
+@click.option("--pending", is_flag=True, help="Bare utleveringer som venter på vurdering.")
 @json_option
 def release_list_cmd(pending: bool, as_json: bool) -> None:
-    """List release requests, oldest first."""
+    """List opp utleveringsforespørslene, eldste først."""
     from privacy.release import STATUS_WORDS, releases
 
-    result = releases(settings(), pending=pending)
+    result = releases(room_settings(), pending=pending)
     if not result:
         human = "Ingen utleveringer venter på vurdering." if pending else "Ingen utleveringer."
     else:
@@ -363,34 +376,37 @@ def release_list_cmd(pending: bool, as_json: bool) -> None:
 
 @release_group.command(name="review")
 @click.argument("release")
-@click.option("--reviewer", required=True, help="Your reviewer ID; not the requester, and once per release.")
-@click.option("--approve", "decision", flag_value="approve", help="Approve the disclosure-controlled table.")
-@click.option("--reject", "decision", flag_value="reject", help="Reject it (needs --reason).")
-@click.option("--reason", help="Why the release is rejected (required with --reject).")
+@click.option("--reviewer", required=True, help="Din saksbehandler-ID; ikke den som ba om utleveringen, og én gang per utlevering.")
+@click.option("--approve", "decision", flag_value="approve", help="Godkjenn den utleveringskontrollerte tabellen.")
+@click.option("--reject", "decision", flag_value="reject", help="Avslå den (krever --reason).")
+@click.option("--reason", help="Hvorfor utleveringen avslås (påkrevd med --reject).")
 @json_option
 def release_review_cmd(release: str, reviewer: str, decision: str | None, reason: str | None, as_json: bool) -> None:
-    """Approve or reject RELEASE."""
+    """Godkjenn eller avslå utleveringen RELEASE."""
     from privacy.release import STATUS_WORDS, review
 
     if decision is None:
         raise UserInputError("velg --approve eller --reject")
-    result = review(settings(), release, reviewer, approve=decision == "approve", reason=reason)
+    result = review(room_settings(), release, reviewer, approve=decision == "approve", reason=reason)
     emit(result, as_json, f"Utlevering {release}: {STATUS_WORDS[result['status']]} "
                           f"({result['approvals']} av {result['approvals_needed']} godkjenninger).")
 
 
 @release_group.command(name="download")
 @click.argument("release")
-@click.option("--researcher", required=True, help="Your researcher ID (the requester).")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the table as CSV to FILE.")
+@click.option("--researcher", required=True, help="Din forsker-ID (den som ba om utleveringen).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Skriv tabellen som CSV til FILE.")
 @json_option
 def release_download_cmd(release: str, researcher: str, out: str | None, as_json: bool) -> None:
-    """Download an approved RELEASE (exit 2 until two reviewers other than you have approved it)."""
+    """Last ned den godkjente utleveringen RELEASE (exit 2 til to andre har godkjent den).
+
+    To saksbehandlere, ingen av dem den som ba om utleveringen, må ha godkjent den.
+    """
     from pathlib import Path
 
     from privacy.release import download
 
-    result = download(settings(), release, researcher, out=Path(out) if out else None)
+    result = download(room_settings(), release, researcher, out=Path(out) if out else None)
     cells = [[str(r[k]) for k in result["by"]] + [":" if r["count"] is None else integer(r["count"])]
              for r in result["rows"]]
     human = table([*result["by"], "antall"], cells, numbers=1) + "\n\n: skjult av utleveringskontrollen."

@@ -10,27 +10,29 @@ import click
 from rich.console import Console
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Command
 from kernel.formats import format_number
 
 #: Default demo size: 1 % of Norway (about 1.6 million contact rows over 2017–2024).
 DEFAULT_DEMO_SCALE = 0.01
 
 
-@click.command(name="run")
+@click.command(name="run", cls=Command)
 @click.option("--demo", is_flag=True,
-              help="First generate synthetic extracts into the landing folder (and a demo pseudonymisation key).")
+              help="Lag først syntetiske uttrekk i mottaksmappen (og en demonøkkel for pseudonymisering).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1), default=DEFAULT_DEMO_SCALE,
-              show_default=True, help="With --demo: share of the national population to generate (1 = all of Norway).")
-@click.option("--seed", type=int, default=0, show_default=True, help="With --demo: random seed of the generator.")
+              show_default=True, metavar="F", help="Med --demo: andel av befolkningen som lages (1 = hele Norge).")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="N", help="Med --demo: generatorens startverdi for tilfeldighetene.")
 @json_option
 def run(demo: bool, scale: float, seed: int, as_json: bool) -> None:
-    """Run all steps in order: [demo data →] ingest → build → quality → labels → publish.
+    """Kjør alle stegene i rekkefølge: [demodata →] ingest → build → quality → labels → publish.
 
-    Ingests every new extract file in HELSEDATA_HOME/landing/<source>/ (files already loaded are
-    skipped), with --demo imports the strategy's reported figures (helsedata/data/reported_figures.csv,
-    skipped when already imported), builds the dbt marts, runs the quality suites, carries the new quality labels
-    into the marts, and publishes the disclosure-controlled tables and the HTML report. Stops at the first step that fails,
-    naming the file, model or check.
+    Laster inn hver ny uttrekksfil i HELSEDATA_HOME/landing/<kilde>/ (filer som allerede er lastet
+    inn, hoppes over), importerer med --demo strategiens rapporterte tall
+    (helsedata/data/reported_figures.csv, hoppes over når de allerede er importert), bygger
+    dbt-martene, kjører kvalitetskontrollene, fører de nye kvalitetsmerkene inn i martene og
+    publiserer de utleveringskontrollerte tabellene og HTML-rapporten. Stopper ved første steg som
+    feiler, og nevner filen, modellen eller kontrollen.
     """
     from helsedata import pipeline
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import click
 
 from helsedata.cli import settings
+from helsedata.cli.bokmal import Command
 
 
-@click.command(name="serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Keep 127.0.0.1 behind a TLS proxy; never expose plain HTTP.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.command(name="serve", cls=Command)
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRESSE",
+              help="Adressen det lyttes på. Behold 127.0.0.1 bak en TLS-proxy; gjør aldri ren HTTP tilgjengelig.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORT", help="TCP-port.")
 def serve(host: str, port: int) -> None:
-    """Run the researcher portal: web pages and the JSON API under /api/v1.
+    """Kjør forskerportalen: nettsidene og JSON-API-et under /api/v1.
 
-    Create the first account with 'helsedata users add NAME --role admin'. Cookies are marked
-    Secure for https requests (X-Forwarded-Proto from a proxy on 127.0.0.1 is trusted) or when
-    HELSEDATA_SECURE_COOKIES=1. OIDC login is on when HELSEDATA_OIDC_ISSUER, _CLIENT_ID and
-    _CLIENT_SECRET are set (see docs/portal.md).
+    Lag den første kontoen med 'helsedata users add NAVN --role admin'. Informasjonskapsler merkes
+    Secure for https-forespørsler (X-Forwarded-Proto fra en proxy på 127.0.0.1 er til å stole på)
+    eller når HELSEDATA_SECURE_COOKIES=1. OIDC-innlogging er på når HELSEDATA_OIDC_ISSUER,
+    _CLIENT_ID og _CLIENT_SECRET er satt (se docs/portal.md).
     """
     import uvicorn
 

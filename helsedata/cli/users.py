@@ -8,12 +8,13 @@ import sys
 import click
 
 from helsedata.cli import emit, json_option, settings
+from helsedata.cli.bokmal import Group
 from kernel.errors import UserInputError
 
 
-@click.group(name="users")
+@click.group(name="users", cls=Group)
 def users() -> None:
-    """Portal accounts: add, disable, list, and issue API tokens."""
+    """Portalkontoer: legg til, deaktiver, list opp og utsted API-tokener."""
 
 
 def _new_password(allow_none: bool) -> str | None:
@@ -34,11 +35,11 @@ def _new_password(allow_none: bool) -> str | None:
 @users.command(name="add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["researcher", "reviewer", "registry_owner", "admin"]),
-              help="What the user may do in the portal.")
-@click.option("--oidc-subject", help="Bind an OIDC identity, 'ISSUER|SUB'; then a password is optional.")
+              help="Hva brukeren får gjøre i portalen.")
+@click.option("--oidc-subject", help="Knytt til en OIDC-identitet, 'ISSUER|SUB'; da er passord valgfritt.")
 @json_option
 def add_cmd(username: str, role: str, oidc_subject: str | None, as_json: bool) -> None:
-    """Create USERNAME. The password is read from standard input or HELSEDATA_NEW_PASSWORD."""
+    """Opprett USERNAME. Passordet leses fra standard inn eller HELSEDATA_NEW_PASSWORD."""
     from portal.accounts import add_user
 
     password = _new_password(allow_none=bool(oidc_subject))
@@ -52,7 +53,7 @@ def add_cmd(username: str, role: str, oidc_subject: str | None, as_json: bool) -
 @click.argument("username")
 @json_option
 def disable_cmd(username: str, as_json: bool) -> None:
-    """Disable USERNAME: logins, sessions and the API token stop working at once."""
+    """Deaktiver USERNAME: innlogging, økter og API-tokenet slutter å virke med en gang."""
     from portal.accounts import disable_user
 
     disable_user(settings(), username)
@@ -62,7 +63,7 @@ def disable_cmd(username: str, as_json: bool) -> None:
 @users.command(name="list")
 @json_option
 def list_cmd(as_json: bool) -> None:
-    """List accounts (never a password or token hash)."""
+    """List opp kontoene (aldri passord eller token-hash)."""
     from portal.accounts import list_users
 
     rows = list_users(settings())
@@ -75,7 +76,7 @@ def list_cmd(as_json: bool) -> None:
 @click.argument("username")
 @json_option
 def token_cmd(username: str, as_json: bool) -> None:
-    """Issue a new API token for USERNAME (replaces the old one). It is printed once; only its hash is kept."""
+    """Utsted et nytt API-token for USERNAME (erstatter det gamle). Det skrives ut én gang; bare hashen lagres."""
     from portal.accounts import issue_token
 
     token = issue_token(settings(), username)
