@@ -74,6 +74,8 @@ def translate(message: str) -> str:
 
 def usage_error(error: click.ClickException) -> str:
     """What click's ``error.show()`` prints, in bokmål: usage line, help hint and ``Feil: …``."""
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):  # a group called without a command
+        return error.format_message()  # its (bokmål) help
     lines = []
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
