@@ -93,10 +93,10 @@ class SupersetClient:
         try:
             response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
         except requests.RequestException as e:
-            raise PipelineFailure(f"Superset at {self.config.url} is unreachable: {e}") from e
+            raise PipelineFailure(f"Superset på {self.config.url} svarer ikke: {e}") from e
         if response.status_code not in expected:
             raise PipelineFailure(
-                f"Superset {method} {path} answered {response.status_code}: {response.text[:300]}"
+                f"Superset {method} {path} svarte {response.status_code}: {response.text[:300]}"
             )
         return response.json() if response.content else {}
 
@@ -106,7 +106,7 @@ class SupersetClient:
             "provider": self.config.provider, "refresh": True})
         token = body.get("access_token")
         if not token:
-            raise PipelineFailure("Superset login returned no access token")
+            raise PipelineFailure("innloggingen i Superset ga ikke noe tilgangstoken")
         self.session.headers["Authorization"] = f"Bearer {token}"
         self._csrf = self._request("GET", "/api/v1/security/csrf_token/")["result"]
 
@@ -185,7 +185,7 @@ def refresh_superset(config: SupersetSettings, settings: Settings, tables: Seque
     for dataset in bundle.of_kind("datasets").values():
         found = client.find("dataset", "table_name", dataset["table_name"], schema=dataset["schema"])
         if found is None:
-            raise PipelineFailure(f"Superset has no dataset {dataset['table_name']} after the import")
+            raise PipelineFailure(f"Superset har ikke datasettet {dataset['table_name']} etter importen")
         datasets[dataset["table_name"]] = int(found["id"])
     chart_keys = {chart["uuid"]: name.split("/")[1].removesuffix(".yaml")
                   for name, chart in bundle.of_kind("charts").items()}

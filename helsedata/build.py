@@ -251,7 +251,7 @@ def _outcomes(run_results: Any) -> tuple[NodeOutcome, ...]:
 
 
 def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
-    lines = [f"dbt build failed: {len(failed)} of {total} nodes failed"]
+    lines = [f"dbt build feilet: {len(failed)} av {total} noder feilet"]
     for node in failed:
         why = (node.message or node.status).replace("\n", " ")
         if len(why) > 400:
@@ -311,7 +311,7 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
         record_build(settings, kind, select, started_at, ok)
     result = BuildResult(ok=ok, seconds=time.perf_counter() - started, target_path=target_path, nodes=nodes)
     if outcome.exception is not None:
-        raise BuildFailure(f"dbt build could not run: {outcome.exception}", result) from outcome.exception
+        raise BuildFailure(f"dbt build kunne ikke kjøre: {outcome.exception}", result) from outcome.exception
     if outcome.success and not nodes:
         raise UserInputError(f"--select {' '.join(select or ())} traff ingen dbt-noder (modell, seed, snapshot "
                              "eller test); ingenting ble bygget. Se nodenavnene med `dbt ls` eller i dbt_project/.")
@@ -365,5 +365,5 @@ def generate_docs(settings: Settings) -> Path:
         finally:
             _release_duckdb()
     if not outcome.success:
-        raise PipelineFailure(f"dbt docs generate failed: {outcome.exception or 'see dbt.log'}")
+        raise PipelineFailure(f"dbt docs generate feilet: {outcome.exception or 'se dbt.log'}")
     return target_path / "index.html"

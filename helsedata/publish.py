@@ -75,7 +75,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
     with writer(settings) as con:
         missing = [t for t in (MART_VALUES, MART_STATUS) if not _exists(con, t)]
         if missing:
-            raise PipelineFailure(f"missing mart(s) {', '.join(missing)}; run 'helsedata build' first.")
+            raise PipelineFailure(f"mangler mart(er) {', '.join(missing)}; kjør 'helsedata build' først.")
         values = _fetch(con, MART_VALUES)
         status = _fetch(con, MART_STATUS)
         coverage = _fetch(con, MART_COVERAGE) if _exists(con, MART_COVERAGE) else None
@@ -106,7 +106,7 @@ def publish(settings: Settings, override_reason: str | None = None, actor: str |
         report=str(report),
     )
     if coverage is None:
-        result.warnings.append(f"{MART_COVERAGE} does not exist; public.registry_reporting_coverage not written")
+        result.warnings.append(f"{MART_COVERAGE} finnes ikke; public.registry_reporting_coverage ble ikke skrevet")
     if settings.superset is not None:
         from dashboards.superset import refresh_superset
 
@@ -124,7 +124,7 @@ def _run_gate(settings: Settings, override_reason: str | None, actor: str | None
     try:
         from quality import gate
     except ImportError as exc:  # a broken install must not publish unchecked data
-        raise PipelineFailure(f"the quality gate cannot run ({exc}); nothing was published.") from exc
+        raise PipelineFailure(f"kvalitetsporten kan ikke kjøre ({exc}); ingenting ble publisert.") from exc
     decision = gate(settings, override_reason=override_reason, actor=actor)
     return "overridden" if decision.overridden else "passed"
 

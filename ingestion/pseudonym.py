@@ -223,7 +223,7 @@ def check_key_fingerprint(con: duckdb.DuckDBPyConnection, key: PseudonymKey, *, 
     known = [f for (f,) in con.execute("select fingerprint from ingest.key_fingerprint").fetchall()]
     if known and key.fingerprint not in known:
         raise ConfigurationError(
-            f"warehouse er lastet med en annen pseudonymiseringsnøkkel (fingeravtrykk {known[0][:12]}…, "
+            f"varehuset er lastet med en annen pseudonymiseringsnøkkel (fingeravtrykk {known[0][:12]}…, "
             f"denne nøkkelen har {key.fingerprint[:12]}…). Med en annen nøkkel får samme person en ny "
             "person_id og telles dobbelt. Bruk nøkkelen warehouse ble lastet med; et nøkkelbytte krever "
             "et nytt warehouse lastet fra uttrekkene"

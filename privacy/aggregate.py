@@ -171,7 +171,7 @@ def bounded_extract(settings: Settings, ds: Dataset, con=None) -> Path:
     """
     warehouse = settings.warehouse
     if not warehouse.exists():
-        raise ConfigurationError(f"no warehouse at {warehouse}; run 'helsedata ingest' (or 'helsedata run --demo') first")
+        raise ConfigurationError(f"fant ikke noe varehus i {warehouse}; kjør 'helsedata ingest' (eller 'helsedata run --demo') først")
     cache = warehouse.parent / CACHE_DIR
     cache.mkdir(exist_ok=True)
     own = con is None

@@ -216,8 +216,8 @@ class _State:
                 self._widen(cell, near, totals)
             if len(self.hidden_rows) == before:
                 raise PipelineFailure(
-                    f"disclosure control cannot protect hidden cell(s) {sorted(map(repr, weak))[:3]}: "
-                    "every neighbour is hidden already; publication stopped.")
+                    f"utleveringskontrollen kan ikke beskytte skjulte celler {sorted(map(repr, weak))[:3]}: "
+                    "alle nabocellene er skjult allerede; publiseringen er stoppet.")
 
     def _shown_candidates(self, cells: Iterable[Key]) -> list[Key]:
         return [c for c in cells if c in self.tables.rows and c not in self.tables.unpublished

@@ -96,10 +96,10 @@ def _as_count(value: Any, what: str) -> int | None:
         return None
     if isinstance(value, float):
         if not value.is_integer():
-            raise PipelineFailure(f"{what} is {value}, not a whole count; disclosure control needs counts.")
+            raise PipelineFailure(f"{what} er {value}, ikke et helt antall; utleveringskontrollen trenger antall.")
         value = int(value)
     if value < 0:
-        raise PipelineFailure(f"{what} is negative ({value}).")
+        raise PipelineFailure(f"{what} er negativ ({value}).")
     return int(value)
 
 
@@ -252,8 +252,8 @@ def _publish_row(row: Row, protected: bool, hidden: bool, decimals: int, config:
     else:
         unit = row.get("unit")
         if unit not in RATE_SCALES:
-            raise PipelineFailure(f"indicator {row['indicator_id']} has unit {unit!r} with a denominator; "
-                                  f"add its scale to privacy.publication.RATE_SCALES.")
+            raise PipelineFailure(f"indikator {row['indicator_id']} har enheten {unit!r} med nevner; "
+                                  f"legg skalaen dens til i privacy.publication.RATE_SCALES.")
         out["value"] = round_value(RATE_SCALES[unit] * numerator / denominator, decimals)
     return out
 

@@ -173,7 +173,7 @@ def _decide(conn: sqlite3.Connection, c: Change, status: str, reason: str | None
                        " where application_id = ? and status = 'submitted'",
                        (status, c.actor, c.timestamp, reason, c.details["application_id"]))
     if cur.rowcount != 1:
-        raise ReplayError(f"application {c.details['application_id']} is not awaiting review")
+        raise ReplayError(f"søknad {c.details['application_id']} venter ikke på vurdering")
 
 
 def _approve(conn: sqlite3.Connection, c: Change) -> Touched:
@@ -199,7 +199,7 @@ def _revoke(conn: sqlite3.Connection, c: Change) -> Touched:
     cur = conn.execute("update permits set status = 'revoked', revoked_at = ?, revoked_by = ?, revoke_reason = ?"
                        " where permit_id = ? and status = 'active'", (c.timestamp, c.actor, d["reason"], d["permit_id"]))
     if cur.rowcount != 1:
-        raise ReplayError(f"permit {d['permit_id']} is not active")
+        raise ReplayError(f"tillatelse {d['permit_id']} er ikke aktiv")
     return [("permits", d["permit_id"])]
 
 
@@ -231,9 +231,9 @@ def _review_release(conn: sqlite3.Connection, c: Change) -> Touched:
     d = c.details
     release = conn.execute("select requester, status from releases where release_id = ?", (d["release_id"],)).fetchone()
     if release is None or release[1] != "pending":
-        raise ReplayError(f"release {d['release_id']} is not awaiting review")
+        raise ReplayError(f"utlevering {d['release_id']} venter ikke på vurdering")
     if release[0] == c.actor:
-        raise ReplayError(f"release {d['release_id']} reviewed by its requester")
+        raise ReplayError(f"utlevering {d['release_id']} er vurdert av den som ba om den")
     decision = "approve" if c.action == "release_approve" else "reject"
     cur = conn.execute("insert into release_reviews (release_id, reviewer, decision, reason, reviewed_at)"
                        " values (?, ?, ?, ?, ?)", (d["release_id"], c.actor, decision, d.get("reason"), c.timestamp))

@@ -60,7 +60,7 @@ def parsed_project_manifest(project_dir: Path = DBT_PROJECT_DIR) -> dict:
                                       "--profiles-dir", str(project_dir), "--target-path", tmp,
                                       "--log-path", tmp])
         if not outcome.success:
-            raise PipelineFailure(f"dbt could not parse {project_dir}: {outcome.exception}")
+            raise PipelineFailure(f"dbt klarte ikke å lese {project_dir}: {outcome.exception}")
         return json.loads((Path(tmp) / "manifest.json").read_text(encoding="utf-8"))
 
 

@@ -239,7 +239,7 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
 
     started = time.perf_counter()
     if not settings.warehouse.exists():
-        raise ConfigurationError(f"No warehouse at {settings.warehouse}; ingest or build first "
+        raise ConfigurationError(f"fant ikke noe varehus i {settings.warehouse}; last inn eller bygg først "
                                  "(helsedata ingest / helsedata run --demo).")
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     today = now.date()
@@ -259,8 +259,8 @@ def run_quality(settings: Settings, datasets: Iterable[str] | None = None, now: 
             covered = {name: measures.coverage(con, name) for name in raw}
             previous = store.latest_labels(con)
     except duckdb.IOException as e:  # another process holds the writer lock
-        raise PipelineFailure(f"The warehouse {settings.warehouse} is in use by another writer "
-                              f"(DuckDB allows one at a time); try again when it is done. ({e})") from e
+        raise PipelineFailure(f"varehuset {settings.warehouse} er i bruk av en annen skriver "
+                              f"(DuckDB tillater én om gangen); prøv igjen når den er ferdig. ({e})") from e
     present = [s for s in specs if s.name in columns]
     checked = validate(present, settings) if present else {}
 

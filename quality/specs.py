@@ -419,4 +419,4 @@ def spec_by_name(name: str, today: dt.date | None = None) -> DatasetSpec:
     try:
         return specs[name]
     except KeyError:
-        raise UserInputError(f"Unknown dataset {name!r}; choose one of: {', '.join(specs)}") from None
+        raise UserInputError(f"ukjent datasett {name!r}; velg en av: {', '.join(specs)}") from None

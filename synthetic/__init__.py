@@ -36,12 +36,12 @@ _POPULATION, _CARE, _VFT = 1, 2, 5
 
 def _check(scale: float, seed: int, last_year: int) -> None:
     if not (0 < scale <= MAX_SCALE):
-        raise UserInputError(f"scale must be > 0 and at most {MAX_SCALE:g} (1 = national volume), got {scale!r}")
+        raise UserInputError(f"scale må være > 0 og høyst {MAX_SCALE:g} (1 = nasjonalt volum), ikke {scale!r}")
     if not isinstance(seed, int) or seed < 0:
-        raise UserInputError(f"seed must be a non-negative integer, got {seed!r}")
+        raise UserInputError(f"seed må være et ikke-negativt heltall, ikke {seed!r}")
     if not (isinstance(last_year, int) and FIRST_YEAR <= last_year <= LAST_PUBLISHED_YEAR):
-        raise UserInputError(f"last_year must be between {FIRST_YEAR} and {LAST_PUBLISHED_YEAR} (the last year of "
-                             f"the published series the demo reproduces; no extrapolation), got {last_year!r}")
+        raise UserInputError(f"last_year må være mellom {FIRST_YEAR} og {LAST_PUBLISHED_YEAR} (siste år i den "
+                             f"publiserte serien demoen gjenskaper; ingen framskriving), ikke {last_year!r}")
 
 
 def generate(out_dir: Path, scale: float = 0.01, seed: int = 0, progress: bool = True,

@@ -212,7 +212,7 @@ def test_build_names_the_failing_test_and_why(settings):
     with pytest.raises(BuildFailure) as failure:
         build(settings, select=["codelist_register", "stg_registry__reporting"], progress=False)
     message = str(failure.value)
-    assert message.startswith("dbt build failed: 1 of ")
+    assert message.startswith("dbt build feilet: 1 av ")
     assert "expression_is_true_stg_registry__reporting" in message
     assert "Got 1 result" in message
     assert [n.status for n in failure.value.result.failed] == ["fail"]

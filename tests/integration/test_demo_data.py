@@ -202,7 +202,7 @@ def test_cli_help_explains_every_option(run_cli):
 def test_api_rejects_bad_scale(tmp_path):
     from kernel.errors import UserInputError
 
-    with pytest.raises(UserInputError, match="scale must be > 0"):
+    with pytest.raises(UserInputError, match="scale må være > 0"):
         synthetic.generate(tmp_path, scale=0, seed=0)
 
 

@@ -430,7 +430,7 @@ def test_publication_never_proceeds_without_the_quality_gate(run_cli, settings, 
     monkeypatch.setitem(sys.modules, "quality", None)  # what a missing or broken package looks like
     result = run_cli("publish", "--json")
     assert result.exit_code == 1
-    assert "quality gate cannot run" in result.json()["error"]
+    assert "kvalitetsporten kan ikke kjøre" in result.json()["error"]
     assert not _public_tables(settings)
 
 

@@ -60,7 +60,7 @@ def test_quality_exits_2_on_bad_input(settings, run_cli, args):
 def test_quality_without_a_warehouse_is_a_configuration_error(settings, run_cli):
     result = run_cli("quality", "--json")
     assert result.exit_code == 2
-    assert "No warehouse" in result.json()["error"]
+    assert "fant ikke noe varehus" in result.json()["error"]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI: apt-get install -y chromium)")

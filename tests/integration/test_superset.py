@@ -261,7 +261,7 @@ def test_unreachable_superset_is_a_pipeline_failure(settings):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(PipelineFailure, match="unreachable"):
+    with pytest.raises(PipelineFailure, match="svarer ikke"):
         refresh_superset(SupersetSettings(url=f"http://127.0.0.1:{port}", username="a", password="b"), settings, TABLES)
 
 

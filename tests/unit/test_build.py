@@ -52,7 +52,7 @@ def test_failure_message_names_each_failed_node_and_why_on_one_line():
     failed = (node("expr_b", "fail", "Got 3 results"), node("mart_c", "error", "Runtime Error\nBinder Error", "model"))
     message = _failure_message(failed, total=40)
     assert message.splitlines() == [
-        "dbt build failed: 2 of 40 nodes failed",
+        "dbt build feilet: 2 av 40 noder feilet",
         "  - test expr_b: Got 3 results",
         "  - model mart_c: Runtime Error Binder Error",
     ]
