@@ -75,7 +75,7 @@ def test_latin_1_option(run_cli, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["ingest", "no_such_source", "{file}", "--json"], "ukjent kilde 'no_such_source'"),
-    (["ingest", "kpr_kontakter", "{missing}", "--json"], "does not exist"),
+    (["ingest", "kpr_kontakter", "{missing}", "--json"], "finnes ikke"),
     (["ingest", "kpr_kontakter", "{file}", "--encoding", "ebcdic-cp-us", "--json"], "støttes ikke"),
 ])
 def test_bad_invocations_exit_2_with_the_error_shape(run_cli, tmp_path, args, message):

@@ -171,12 +171,13 @@ def test_cli_human_output(run_cli, tmp_path):
     result = run_cli("demo-data", "--out", tmp_path / "out", "--scale", "0.0005", "--no-progress")
     assert result.exit_code == 0, result.stderr
     assert "vft_mottakere" in result.stdout and "manifest.json" in result.stdout
+    assert result.stdout.startswith("Skrev syntetiske uttrekk til ") and " filer " in result.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--scale", "-1"), "--scale"),
     (("--scale", "0"), "--scale"),
-    (("--scale", "abc"), "not a valid float"),
+    (("--scale", "abc"), "'abc' er ikke et tall"),
     (("--scale", "2"), "--scale"),
     (("--seed", "-3"), "--seed"),
 ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,13 @@ def test_usage_error_with_json_is_bokmal_json(run_cli):
     body = json.loads(result.stdout)
     assert body["ok"] is False and body["status"] == 2
     assert body["error"].startswith("Ukjent valg '--bogus'.") and body["errors"] == [body["error"]]
+
+
+def test_build_summary_is_bokmal_with_norwegian_numbers():
+    from helsedata.build import BuildResult, NodeOutcome
+    from helsedata.cli.build import summary
+
+    nodes = tuple(NodeOutcome(unique_id=f"x.{i}", name=str(i), resource_type="test", status=status, message=None,
+                              seconds=0.1) for i, status in enumerate(["success"] * 22 + ["pass"] * 1_200))
+    assert summary(BuildResult(ok=True, seconds=25.34, target_path=Path("/t"), nodes=nodes)) == \
+        "dbt build fullført: 1\u202f222 noder (bestått 1\u202f200, vellykket 22) på 25,3 s"
