@@ -41,11 +41,10 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(patt
     (r"Choose from:", "Velg en av:"),
     (r"Invalid value for (.+?): ", r"Ugyldig verdi for \1: "),
     (r"Invalid value: ", "Ugyldig verdi: "),
-    (r"(.+?) is not in the range (.+?)\.", r"\1 er utenfor området \2."),
+    (r"(.+?) is not in the range (.+)\.$", r"\1 er utenfor området \2."),
     (r"'(.*?)' is not a valid integer( range)?\.", r"'\1' er ikke et heltall."),
     (r"'(.*?)' is not a valid float( range)?\.", r"'\1' er ikke et tall."),
-    (r"'(.*?)' is not one of (.+?)\.", r"'\1' er ikke en av \2."),
-    (r"'(.*?)' is not (.+?)\.", r"'\1' er ikke \2."),
+    (r"'(.*?)' is not one of (.+)\.$", r"'\1' er ikke en av \2."),
     (r"(?:File|Directory|Path) '(.+?)' does not exist\.", r"'\1' finnes ikke."),
     (r"(?:File|Directory|Path) '(.+?)' is a file\.", r"'\1' er en fil, ikke en mappe."),
     (r"(?:File|Directory|Path) '(.+?)' is a directory\.", r"'\1' er en mappe, ikke en fil."),
@@ -56,6 +55,7 @@ CLICK_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(patt
     (r"Option '(.+?)' does not take a value\.", r"Valget '\1' tar ingen verdi."),
     (r"Argument '(.+?)' takes (\d+) values\.", r"Argumentet '\1' tar \2 verdier."),
     (r"Got unexpected extra arguments? \((.+)\)", r"Uventet ekstra argument (\1)"),
+    (r"'(.*?)' is not (.+)\.$", r"'\1' er ikke \2."),  # a Choice of one; last, after the paths
 ))
 
 

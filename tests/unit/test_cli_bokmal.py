@@ -99,3 +99,18 @@ def test_build_summary_is_bokmal_with_norwegian_numbers():
                               seconds=0.1) for i, status in enumerate(["success"] * 22 + ["pass"] * 1_200))
     assert summary(BuildResult(ok=True, seconds=25.34, target_path=Path("/t"), nodes=nodes)) == \
         "dbt build fullført: 1\u202f222 noder (bestått 1\u202f200, vellykket 22) på 25,3 s"
+
+
+@pytest.mark.parametrize(("english_message", "bokmal"), [
+    ("Invalid value for '--q': 2.5 is not in the range 0.5<=x<=1.", "Ugyldig verdi for '--q': 2.5 er utenfor området 0.5<=x<=1."),
+    ("Invalid value for '--format': 'x.y' is not one of 'a.b', 'c'.", "Ugyldig verdi for '--format': 'x.y' er ikke en av 'a.b', 'c'."),
+    ("Invalid value for '--format': 'x' is not 'a.b'.", "Ugyldig verdi for '--format': 'x' er ikke 'a.b'."),
+    ("No such option '--x'. (Did you mean one of: '--xa', '--xb'?)", "Ukjent valg '--x'. (Mente du en av: '--xa', '--xb'?)"),
+    ("Got unexpected extra arguments (a b)", "Uventet ekstra argument (a b)"),
+    ("Invalid value for '--out': File 'a.csv' is not writable.", "Ugyldig verdi for '--out': 'a.csv' kan ikke skrives til."),
+    ("Missing option '--role'. Choose from:\n\tadmin,\n\treviewer", "Mangler valget '--role'. Velg en av:\n\tadmin,\n\treviewer"),
+])
+def test_click_messages_translate_whole(english_message, bokmal):
+    from helsedata.cli.bokmal import translate
+
+    assert translate(english_message) == bokmal
