@@ -115,7 +115,7 @@ def option_help(option: click.Option, ctx: click.Context) -> tuple[str, str] | N
     items += ["påkrevd"] if "required" in extra else []
     text = option.help or ""
     if items:
-        text = f"{text}  [{'; '.join(items)}]" if text else f"[{'; '.join(items)}]"
+        text = f"{text}  [{'; '.join(items)}]".lstrip()
     return record[0], text
 
 
@@ -138,14 +138,14 @@ class _Bokmal:
         params = self.get_params(ctx)  # type: ignore[attr-defined]
         rows = [row for p in params if isinstance(p, click.Option) and (row := option_help(p, ctx))]
         if rows:
-            with formatter.section("Options"):
+            with formatter.section(HEADINGS["Options"]):
                 formatter.write_dl(rows)
         if isinstance(self, click.Group):
             self.format_commands(ctx, formatter)
 
 
 class Command(_Bokmal, click.Command):
-    """A ``helsedata`` command: help and usage errors in bokmål."""
+    """A ``helsedata`` command, its help in bokmål."""
 
 
 class Group(_Bokmal, click.Group):
