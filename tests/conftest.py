@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from helsedata.cli import main
 from kernel.config import Settings
+
+# Tests never time things: a property test on a loaded 2-core machine must not fail on a deadline.
+hypothesis_settings.register_profile("helsedata", deadline=None)
+hypothesis_settings.load_profile("helsedata")
 
 
 @dataclass
