@@ -599,7 +599,7 @@ print(json.dumps([_protect(*random_vft_marts(seed))[0] for seed in range(6)], so
 
 
 def test_the_same_marts_give_the_same_publication_in_any_process():
-    """Python orders sets and dicts of strings by a hash seeded afresh in every process
+    """A set of strings iterates in the order of a hash seeded afresh in every process
     (``PYTHONHASHSEED``); were any choice of a cell to hide made in that order, the CLI and the
     Airflow task would publish different cells from the same marts (docs/publishing.md#determinism)."""
     import os
