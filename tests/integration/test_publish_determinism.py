@@ -1,9 +1,10 @@
 """The same warehouse publishes the same cells (docs/publishing.md#determinism).
 
 Two copies of one warehouse are published by ``helsedata publish`` in two separate processes,
-each with its own ``PYTHONHASHSEED`` (so Python iterates a set of strings in a different order) and with the mart stored in a different physical row order (so DuckDB returns it in a
-different order): every cell of every ``public.*`` table must be the same. Left out: the run's
-timestamp and ``audit_head`` (each copy's audit chain gets the publication's own entries).
+each with its own ``PYTHONHASHSEED`` (so Python iterates a set of strings in a different order)
+and with the mart stored in a different physical row order (so DuckDB returns it in a different
+order): every cell of every ``public.*`` table must be the same. Left out: the publication's
+timestamp and ``audit_head``, which may differ by design.
 """
 
 from __future__ import annotations
