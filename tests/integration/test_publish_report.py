@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from helsedata.cli import main
+from ingestion.testing import TEST_KEY_HEX
 from kernel.codelists import read_seed
 from kernel.formats import format_number, format_scale
 from tests.bokmal import english_words
@@ -52,9 +53,12 @@ class Platform:
 
 
 def _cli(*args: str, home: Path) -> tuple[int, str]:
+    """``helsedata ARGS`` in ``home``, with a fixed pseudonymisation key: ``--demo`` would otherwise
+    make a random key per home, split kommuner would allocate persons differently, and every run
+    of this module would hide different cells (docs/publishing.md#determinism)."""
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args), environ={"HELSEDATA_HOME": str(home)})
+        code = main(list(args), environ={"HELSEDATA_HOME": str(home), "HELSEDATA_PSEUDONYM_KEY": TEST_KEY_HEX})
     assert code == 0, f"helsedata {' '.join(args)} exited {code}: {err.getvalue()[-2000:]}"
     return code, out.getvalue()
 

@@ -588,3 +588,34 @@ def test_the_same_marts_in_any_row_order_give_the_same_publication(seed):
         return sorted((r["indicator_id"], r["breakdown_code"], r["period"], r["geo_code"])
                       for r in public if r["suppressed"])
     assert hidden(first) == hidden(second)
+
+
+#: Prints the publications of :func:`random_vft_marts` for seeds 0–5, as JSON (run in a subprocess).
+_PUBLISH_RANDOM_MARTS = """
+import json
+from tests.unit.test_disclosure_attack import _protect, random_vft_marts
+print(json.dumps([_protect(*random_vft_marts(seed))[0] for seed in range(6)], sort_keys=True, default=str))
+"""
+
+
+def test_the_same_marts_give_the_same_publication_in_any_process():
+    """A set of strings iterates in the order of a hash seeded afresh in every process
+    (``PYTHONHASHSEED``); were any choice of a cell to hide made in that order, the CLI and the
+    Airflow task would publish different cells from the same marts (docs/publishing.md#determinism)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def publications(hash_seed: int) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "PYTHONPATH": str(repo)}
+        done = subprocess.run([sys.executable, "-c", _PUBLISH_RANDOM_MARTS], env=env, cwd=repo,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    first = publications(1)
+    assert '"suppressed": true' in first
+    assert publications(2) == first
