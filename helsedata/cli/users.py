@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -19,17 +18,26 @@ def users() -> None:
 
 def _new_password(allow_none: bool) -> str | None:
     """HELSEDATA_NEW_PASSWORD, else standard input (asked twice, hidden, on a terminal)."""
-    password = os.environ.get("HELSEDATA_NEW_PASSWORD")
+    password = settings().environ.get("HELSEDATA_NEW_PASSWORD")
     if password:
         return password
     if sys.stdin is None:
         return None if allow_none else ""
     if sys.stdin.isatty():
-        return click.prompt("Passord", hide_input=True, confirmation_prompt="Gjenta passordet")
+        return _prompt_twice()
     line = sys.stdin.readline().rstrip("\r\n")
     if not line and allow_none:
         return None
     return line
+
+
+def _prompt_twice() -> str:
+    """Ask for the password twice (hidden) until both agree; click's own mismatch text is English."""
+    while True:
+        first = click.prompt("Passord", hide_input=True)
+        if first == click.prompt("Gjenta passordet", hide_input=True):
+            return first
+        click.echo("Feil: passordene er ikke like. Prøv igjen.", err=True)
 
 
 @users.command(name="add")

@@ -11,9 +11,8 @@ from portal import accounts
 PASSWORD = "et-langt-testpassord"
 
 
-def test_add_list_token_disable(run_cli, home, monkeypatch):
-    monkeypatch.setenv("HELSEDATA_NEW_PASSWORD", PASSWORD)
-    r = run_cli("users", "add", "kari", "--role", "researcher", "--json")
+def test_add_list_token_disable(run_cli, home):
+    r = run_cli("users", "add", "kari", "--role", "researcher", "--json", environ={"HELSEDATA_NEW_PASSWORD": PASSWORD})
     assert r.exit_code == 0, r.stderr
     assert r.json() == {"username": "kari", "role": "researcher"}
     token = run_cli("users", "token", "kari", "--json")
@@ -29,7 +28,6 @@ def test_add_list_token_disable(run_cli, home, monkeypatch):
 
 
 def test_password_from_standard_input(run_cli, home, monkeypatch):
-    monkeypatch.delenv("HELSEDATA_NEW_PASSWORD", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     assert run_cli("users", "add", "ola", "--role", "reviewer").exit_code == 0
     assert accounts.authenticate(Settings(home=home), "ola", PASSWORD).username == "ola"
@@ -44,7 +42,6 @@ def test_password_from_standard_input(run_cli, home, monkeypatch):
     (("users", "disable", "ingen"), "", "ingen bruker"),
 ], ids=["no-password", "short-password", "bad-username", "bad-role", "token-unknown", "disable-unknown"])
 def test_bad_input_exits_2(run_cli, monkeypatch, args, stdin, message):
-    monkeypatch.delenv("HELSEDATA_NEW_PASSWORD", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     r = run_cli(*args)
     assert r.exit_code == 2 and message in r.stderr + r.stdout
