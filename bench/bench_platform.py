@@ -65,6 +65,13 @@ def _extract_files(extracts: Path) -> dict[str, list[Path]]:
     return {s: sorted((extracts / s).glob(f"{s}_*.csv")) for s in SOURCES}
 
 
+def _settings():
+    """The child's settings, read from the environment the parent set (home and key)."""
+    from kernel.config import Settings
+
+    return Settings.from_environ(os.environ)
+
+
 def child_generate(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     from synthetic import generate
 
@@ -96,9 +103,8 @@ def child_ingest(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     import duckdb
 
     from ingestion import ingest_files
-    from kernel.config import Settings
 
-    settings = Settings(home=home).ensure()
+    settings = _settings().ensure()
     start = time.perf_counter()
     rows = 0
     for source, files in _extract_files(extracts).items():
@@ -116,10 +122,9 @@ def child_ingest(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_room_extracts(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from privacy.aggregate import prepare_extracts
 
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     built = prepare_extracts(settings)
     return {"seconds": time.perf_counter() - start, "datasets": sorted(built)}
@@ -127,20 +132,18 @@ def child_room_extracts(home: Path, extracts: Path, scale: float, seed: int) -> 
 
 def child_build(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     from helsedata.build import build
-    from kernel.config import Settings
 
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     build(settings, progress=False)  # raises BuildFailure when a node fails
     return {"seconds": time.perf_counter() - start}
 
 
 def child_build_script(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from kernel.warehouse import writer
 
     sql = (ROOT / "bench" / "handwritten_marts.sql").read_text(encoding="utf-8")
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     with writer(settings) as con:
         con.execute(sql)
@@ -148,10 +151,9 @@ def child_build_script(home: Path, extracts: Path, scale: float, seed: int) -> d
 
 
 def child_quality(home: Path, extracts: Path, scale: float, seed: int) -> dict:
-    from kernel.config import Settings
     from quality import run_quality
 
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     run_quality(settings)
     return {"seconds": time.perf_counter() - start}
@@ -161,10 +163,9 @@ def child_quality_sql(home: Path, extracts: Path, scale: float, seed: int) -> di
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_quality import plain_sql  # noqa: E402  (bench/ is not a package)
 
-    from kernel.config import Settings
     from quality.specs import all_specs
 
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     counts = plain_sql(settings.warehouse, all_specs())
     return {"seconds": time.perf_counter() - start, "checks": len(counts)}
@@ -173,12 +174,11 @@ def child_quality_sql(home: Path, extracts: Path, scale: float, seed: int) -> di
 def child_dp(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     from fractions import Fraction
 
-    from kernel.config import Settings
     from privacy.budget import parse_epsilon
     from privacy.mechanisms import laplace_measurement
     from privacy.room import QueryRequest, apply, query, review
 
-    settings = Settings(home=home)
+    settings = _settings()
     laplace_measurement(1, Fraction(1))  # OpenDP's library load, not part of a query
     application = apply(settings, "bench", "benchmark", "kpr_kontakter", "10")["application_id"]
     permit = review(settings, application, "bench-reviewer", approve=True)["permit_id"]
@@ -196,9 +196,8 @@ def child_dp(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 def child_publish(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     from helsedata.publish import publish
-    from kernel.config import Settings
 
-    settings = Settings(home=home)
+    settings = _settings()
     start = time.perf_counter()
     try:
         publish(settings)
