@@ -10,7 +10,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from kernel.warehouse import duckdb_config
+from kernel.warehouse import duckdb_config, read_only, writer
 from privacy.aggregate import _connect, bounded_extract, bounded_sql, extract_columns, sql_path
 from privacy.catalogue import Dataset, get_dataset
 from privacy.testing import kontakter_rows, person, vft_rows, write_rows
@@ -28,6 +28,18 @@ def test_room_connections_use_the_platforms_memory_limit(settings):
     finally:
         con.close()
     assert actual == expected != unbounded
+
+
+def test_read_only_warehouse_connections_use_the_platforms_memory_limit(settings):
+    """Readers (quality gate, reports, the portal) obey the same limit as writers, not 80 % of RAM."""
+    with writer(settings):
+        pass
+    limited = dataclasses.replace(settings, duckdb_memory_limit="512MB")
+    with duckdb.connect(config=duckdb_config(limited)) as reference:
+        [(expected,)] = reference.execute("select current_setting('memory_limit')").fetchall()
+    with read_only(limited) as con:
+        [(actual,)] = con.execute("select current_setting('memory_limit')").fetchall()
+    assert actual == expected
 
 
 def previous_bounded_sql(ds: Dataset) -> str:
