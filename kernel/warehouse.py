@@ -53,8 +53,11 @@ def writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @contextmanager
 def read_only(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection, for readers that must not hold the writer lock."""
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    """A short-lived read-only connection, for readers that must not hold the writer lock.
+
+    Under the same memory limit as every other connection: without it DuckDB may take 80 % of RAM.
+    """
+    con = duckdb.connect(str(settings.warehouse), read_only=True, config=duckdb_config(settings))
     try:
         yield con
     finally:

@@ -32,13 +32,15 @@ def write_rows(settings: Settings, source_name: str, rows: Iterable[Sequence]) -
 
     source = SOURCES[source_name]
     columns = [c.name for c in raw_columns(source) if not c.name.startswith("_")]
-    data = [tuple(r) + ("0" * 64, n + 2) for n, r in enumerate(rows)]
+    file_sha256 = hashlib.sha256(f"privacy.testing:{source_name}".encode()).hexdigest()  # one "file" per source
+    data = [tuple(r) + (file_sha256, n + 2) for n, r in enumerate(rows)]
     for r in data:
         if len(r) != len(columns) + 2:
             raise ValueError(f"{source_name} rows need {len(columns)} values ({columns}), got {len(r) - 2}")
     names = ", ".join(columns + ["_file_sha256", "_line_number"])
     with writer(settings) as con:
         con.execute(raw_table_ddl(source))
+        _record_load(con, file_sha256, source_name, len(data))
         if data:
             import polars as pl
 
@@ -48,6 +50,17 @@ def write_rows(settings: Settings, source_name: str, rows: Iterable[Sequence]) -
             con.execute(f"insert into {source.raw_table} ({names}) select * from frame")
             con.unregister("frame")
     return len(data)
+
+
+def _record_load(con, file_sha256: str, source_name: str, rows: int) -> None:
+    """A manifest row for the rows written, as a load writes one (the room's extracts are keyed by it)."""
+    import datetime as dt
+
+    from ingestion.store import MANIFEST_DDL, FileCounts, write_manifest
+
+    con.execute(MANIFEST_DDL)
+    write_manifest(con, file_sha256, "privacy.testing", source_name, "loaded", "utf-8",
+                   FileCounts(rows, rows, 0, {}), dt.datetime.now(dt.UTC).replace(tzinfo=None), None)
 
 
 #: The welfare-technology codes of code list 9151 (the seed, as vft_mottakere's contract says).

@@ -4,7 +4,8 @@ with
 
 contacts as (
 
-    select * from {{ ref('stg_kpr__kontakter') }}
+    select *, {{ uniform_from_key('person_id') }} as person_share
+    from {{ ref('stg_kpr__kontakter') }}
 
 ),
 
@@ -30,7 +31,8 @@ mapped as (
     from contacts
     left join mapping
         on {{ map_to_kommune_2024('mapping', 'contacts.kommunenummer',
-                                  'contacts.kontakt_aar', 'contacts.person_id') }}
+                                  'contacts.kontakt_aar', 'contacts.person_id',
+                                  person_share='contacts.person_share') }}
 
 ),
 
