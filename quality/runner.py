@@ -120,70 +120,91 @@ def gx_context():
 def validate(specs: Sequence[DatasetSpec], settings: Settings, read_only_engine: bool = True) -> dict[str, list[CheckResult]]:
     """Run the GX suites of ``specs`` against the warehouse of ``settings``; checks run in DuckDB.
 
-    Each table is scanned as few times as GX allows (docs/quality.md, "How fast"):
-
-    1. the map and table expectations of the ``rows`` asset run in one validation whose result format
-       asks for counts only (``partial_unexpected_count = 0``), so GX bundles their metrics into one
-       aggregate query per table instead of adding two example queries per expectation;
-    2. the ``rows`` checks run on a scratch table of the failing rows that one scan fills
-       (:func:`quality.suites.scratch_query`), and the period comparison is materialised once;
-    3. only the map checks with unexpected rows are validated again, with examples.
+    Each table is read a fixed number of times, whatever its number of checks (docs/quality.md,
+    "How fast"): see :class:`_Validation`.
     """
-    import great_expectations as gx
-
     from quality.gx_duckdb import add_warehouse_datasource
 
     context = gx_context()
     datasource = add_warehouse_datasource(context, settings, read_only=read_only_engine)
-    engine = datasource.get_execution_engine()
-    names = iter(range(1_000_000))
-
-    def run(spec: DatasetSpec, asset: str, query: str, checks: Sequence[Check], result_format: dict[str, Any]):
-        n = next(names)
-        batch = datasource.add_query_asset(name=f"a{n}", query=query).add_batch_definition_whole_table("all")
-        suite = context.suites.add(build_suite(spec, asset, checks, name=f"{spec.name}:{asset}:{n}"))
-        definition = context.validation_definitions.add(gx.ValidationDefinition(name=f"v{n}", data=batch, suite=suite))
-        return definition.run(result_format=result_format).results
-
-    out: dict[str, list[CheckResult]] = {}
+    validation = _Validation(context, datasource, datasource.get_execution_engine())
     try:
-        for spec in specs:
-            results: list[CheckResult] = []
-            row_count = None
-            for asset in dict.fromkeys(c.asset for c in spec.checks):
-                checks = [c for c in spec.checks if c.asset == asset and c.kind != "rows"]
-                if checks:
-                    query = _materialise(engine, spec, asset) or asset_query(spec, asset)
-                    validated = run(spec, asset, query, checks, {"result_format": "BASIC", "partial_unexpected_count": 0})
-                    if asset == "rows":
-                        row_count = next((r.result.get("observed_value") for r in validated
-                                          if r.expectation_config.type == "expect_table_row_count_to_be_between"), None)
-                    asset_results = _results(spec, validated, row_count)
-                    if failing := [spec.check(r.check) for r in asset_results if r.unexpected_count and r.error is None
-                                   and spec.check(r.check).kind in MAP_KINDS]:
-                        again = run(spec, asset, query, failing, _example_format(spec, asset))
-                        examples = {r.check: r.examples for r in _results(spec, again, row_count)}
-                        for r in asset_results:
-                            r.examples = examples.get(r.check, r.examples)
-                    results += asset_results
-                if rows_checks := [c for c in spec.checks if c.asset == asset and c.kind == "rows"]:
-                    runnable, broken = _bindable(engine, spec, asset, rows_checks)
-                    scratch = _materialise(engine, spec, "failing", runnable, asset) if runnable else None
-                    if scratch:
-                        validated = run(spec, asset, scratch, runnable, {"result_format": "SUMMARY"})
-                        results += _results(spec, validated, row_count, lambda sql: _fetch(engine, sql), scratch)
-                    else:
-                        broken += [_error(spec, c, "the failing rows could not be selected") for c in runnable]
-                    results += broken
-            order = {c.name: i for i, c in enumerate(spec.checks)}
-            out[spec.name] = sorted(results, key=lambda r: order[r.check])
-            _drop_scratch(engine, spec)
+        return {spec.name: validation.dataset(spec) for spec in specs}
     finally:
         # Release every DuckDB connection GX opened (the execution engine's and the one the
         # datasource used to test assets) so the warehouse can be opened for writing.
-        engine.close()
+        validation.engine.close()
         datasource.get_engine().dispose()
-    return out
+
+
+@dataclass
+class _Validation:
+    """The GX validations of one run, on one GX context and one DuckDB connection.
+
+    Per dataset and asset:
+
+    1. the map and table expectations run with counts only (``partial_unexpected_count = 0``), so
+       GX bundles their metrics into one aggregate query per table instead of adding two example
+       queries per expectation;
+    2. only the map checks with unexpected rows are validated again, with examples;
+    3. the ``rows`` checks run on a scratch table of the failing rows that one scan fills
+       (:func:`quality.suites.scratch_query`); the period comparison is materialised once too.
+    """
+
+    context: Any
+    datasource: Any
+    engine: Any
+    runs: int = 0  # GX names assets, suites and validation definitions uniquely per context
+
+    def dataset(self, spec: DatasetSpec) -> list[CheckResult]:
+        results: list[CheckResult] = []
+        row_count = None
+        for asset in dict.fromkeys(c.asset for c in spec.checks):
+            if checks := [c for c in spec.checks if c.asset == asset and c.kind != "rows"]:
+                counted, count = self.counted(spec, asset, checks)
+                row_count = count if asset == "rows" else row_count
+                results += counted
+            if checks := [c for c in spec.checks if c.asset == asset and c.kind == "rows"]:
+                results += self.rows(spec, asset, checks, row_count)
+        _drop_scratch(self.engine, spec)
+        order = {c.name: i for i, c in enumerate(spec.checks)}
+        return sorted(results, key=lambda r: order[r.check])
+
+    def counted(self, spec: DatasetSpec, asset: str, checks: Sequence[Check]) -> tuple[list[CheckResult], int | None]:
+        """Steps 1 and 2: counts of every check, then examples of the failing map checks; and the row count."""
+        query = _materialise(self.engine, spec, asset) or asset_query(spec, asset)
+        validated = self.run(spec, asset, query, checks, {"result_format": "BASIC", "partial_unexpected_count": 0})
+        row_count = next((r.result.get("observed_value") for r in validated
+                          if r.expectation_config.type == "expect_table_row_count_to_be_between"), None)
+        results = _results(spec, validated, row_count)
+        failing = [spec.check(r.check) for r in results
+                   if r.unexpected_count and r.error is None and spec.check(r.check).kind in MAP_KINDS]
+        if failing:
+            again = self.run(spec, asset, query, failing, _example_format(spec, asset))
+            examples = {r.check: r.examples for r in _results(spec, again, row_count)}
+            for r in results:
+                r.examples = examples.get(r.check, r.examples)
+        return results, row_count
+
+    def rows(self, spec: DatasetSpec, asset: str, checks: Sequence[Check], row_count: int | None) -> list[CheckResult]:
+        """Step 3: the ``rows`` checks on the scratch table of failing rows."""
+        runnable, broken = _bindable(self.engine, spec, asset, checks)
+        scratch = _materialise(self.engine, spec, "failing", runnable, asset) if runnable else None
+        if scratch is None:
+            return broken + [_error(spec, c, "the failing rows could not be selected") for c in runnable]
+        validated = self.run(spec, asset, scratch, runnable, {"result_format": "SUMMARY"})
+        return broken + _results(spec, validated, row_count, lambda sql: _fetch(self.engine, sql), scratch)
+
+    def run(self, spec: DatasetSpec, asset: str, query: str, checks: Sequence[Check], result_format: dict[str, Any]):
+        """One GX validation of ``checks`` on the query asset ``query``; GX's expectation results."""
+        import great_expectations as gx
+
+        self.runs += 1
+        n = self.runs
+        batch = self.datasource.add_query_asset(name=f"a{n}", query=query).add_batch_definition_whole_table("all")
+        suite = self.context.suites.add(build_suite(spec, asset, checks, name=f"{spec.name}:{asset}:{n}"))
+        definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=f"v{n}", data=batch, suite=suite))
+        return definition.run(result_format=result_format).results
 
 
 def _fetch(engine, sql: str) -> list[dict[str, Any]]:
