@@ -16,8 +16,7 @@ from kernel.warehouse import read_only, writer
 from quality import catalogue, measures, store
 from quality.labels import LABEL_NAMES, Label, Outcome, format_share, grade
 from quality.specs import Check, DatasetSpec, all_specs, spec_by_name
-from quality.suites import (MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query,
-                            scratch_query, scratch_table)
+from quality.suites import MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query, scratch_query, scratch_table
 
 #: Failing rows kept per check, as examples for the report.
 EXAMPLE_ROWS = 5
