@@ -213,14 +213,16 @@ def _fetch(engine, sql: str) -> list[dict[str, Any]]:
 
 
 def _bindable(engine, spec: DatasetSpec, asset: str, checks: Sequence[Check]) -> tuple[list[Check], list[CheckResult]]:
-    """The ``rows`` checks whose condition DuckDB can bind on ``asset`` (``limit 0``: nothing is
-    scanned), and an error result for each other one: a missing column fails that check, not the run."""
+    """The ``rows`` checks whose condition and columns DuckDB can bind on ``asset`` (``limit 0``:
+    nothing is scanned), and an error result for each other one: a missing column fails that check,
+    not the run nor the other checks sharing the scan."""
     import sqlalchemy as sa
 
     runnable, broken = [], []
     for check in checks:
         try:
-            engine.execute_query(sa.text(f"select {check.args['where']} from ({asset_query(spec, asset)}) limit 0"))
+            columns = ", ".join(check.args.get("columns") or ["*"])
+            engine.execute_query(sa.text(f"select {columns}, {check.args['where']} from ({asset_query(spec, asset)}) limit 0"))
             runnable.append(check)
         except sa.exc.DBAPIError as e:
             broken.append(_error(spec, check, str(e.orig)))
