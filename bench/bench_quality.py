@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                   and r.unexpected_count != sql[(name, r.check)]]
     median = {k: statistics.median(v) for k, v in times.items()}
     result = {
-        "scale": scale, "rows": rows, "total_rows": sum(rows.values()), "repeat": args.repeat,
+        "scale": None if args.home else scale, "home": str(settings.home), "rows": rows, "total_rows": sum(rows.values()), "repeat": args.repeat,
         "checks": sum(len(s.checks) for s in specs),
         "median_seconds": {k: round(v, 3) for k, v in median.items()},
         "ratio_quality_to_sql": round(median["quality"] / median["sql"], 2),
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "row_count_band": ROW_COUNT_BAND,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"bench_quality-{scale:g}.json"
+    out = RESULTS / (f"bench_quality-home-{settings.home.name}.json" if args.home else f"bench_quality-{scale:g}.json")
     out.write_text(json.dumps(result, indent=2, default=str))
     print(f"{result['total_rows']:,} rows in {len(specs)} datasets, {result['checks']} checks, median of {args.repeat}:")
     for k in ("quality", "gx", "sql"):

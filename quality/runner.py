@@ -15,8 +15,8 @@ from kernel.errors import ConfigurationError, PipelineFailure
 from kernel.warehouse import read_only, writer
 from quality import catalogue, measures, store
 from quality.labels import LABEL_NAMES, Label, Outcome, format_share, grade
-from quality.specs import DatasetSpec, all_specs, spec_by_name
-from quality.suites import MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query
+from quality.specs import Check, DatasetSpec, all_specs, spec_by_name
+from quality.suites import MAP_KINDS, asset_query, build_suite, expected_column_types, rows_query, scratch_query, scratch_table
 
 #: Failing rows kept per check, as examples for the report.
 EXAMPLE_ROWS = 5
@@ -117,51 +117,163 @@ def gx_context():
 
 
 def validate(specs: Sequence[DatasetSpec], settings: Settings, read_only_engine: bool = True) -> dict[str, list[CheckResult]]:
-    """Run the GX suites of ``specs`` against the warehouse of ``settings``; checks run in DuckDB."""
-    import great_expectations as gx
-    import sqlalchemy as sa
+    """Run the GX suites of ``specs`` against the warehouse of ``settings``; checks run in DuckDB.
 
+    Each table is read a fixed number of times, whatever its number of checks (docs/quality.md,
+    "How fast"): see :class:`_Validation`.
+    """
     from quality.gx_duckdb import add_warehouse_datasource
 
     context = gx_context()
     datasource = add_warehouse_datasource(context, settings, read_only=read_only_engine)
-    engine = datasource.get_execution_engine()
-    out: dict[str, list[CheckResult]] = {}
+    validation = _Validation(context, datasource, datasource.get_execution_engine())
     try:
-        for n, spec in enumerate(specs):
-            results: list[CheckResult] = []
-            for asset_name in dict.fromkeys(c.asset for c in spec.checks):
-                query = asset_query(spec, asset_name)
-                asset = datasource.add_query_asset(name=f"a{n}_{asset_name}", query=query)
-                batch = asset.add_batch_definition_whole_table("all")
-                suite = context.suites.add(build_suite(spec, asset_name))
-                definition = context.validation_definitions.add(
-                    gx.ValidationDefinition(name=f"v{n}_{asset_name}", data=batch, suite=suite))
-                result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLE_ROWS}
-                if asset_name == "rows" and spec.example_columns:
-                    result_format["unexpected_index_column_names"] = list(spec.example_columns)
-                elif asset_name == "periods":
-                    result_format["unexpected_index_column_names"] = ["grp", "latest_period", "n_latest", "n_previous"]
-                validation = definition.run(result_format=result_format)
-                results += _results(spec, asset_name, validation.results,
-                                    lambda sql: [dict(r._mapping) for r in engine.execute_query(sa.text(sql)).fetchall()],
-                                    query)
-            out[spec.name] = results
+        return {spec.name: validation.dataset(spec) for spec in specs}
     finally:
         # Release every DuckDB connection GX opened (the execution engine's and the one the
         # datasource used to test assets) so the warehouse can be opened for writing.
-        engine.close()
+        validation.engine.close()
         datasource.get_engine().dispose()
-    return out
 
 
-def _results(spec: DatasetSpec, asset: str, gx_results, fetch, query: str) -> list[CheckResult]:
-    by_name = {c.name: c for c in spec.checks if c.asset == asset}
-    row_count = next((r.result.get("observed_value") for r in gx_results
-                      if r.expectation_config.type == "expect_table_row_count_to_be_between"), None)
+@dataclass
+class _Validation:
+    """The GX validations of one run, on one GX context and one DuckDB connection.
+
+    Per dataset and asset:
+
+    1. the map and table expectations run with counts only (``partial_unexpected_count = 0``), so
+       GX bundles their metrics into one aggregate query per table instead of adding two example
+       queries per expectation;
+    2. only the map checks with unexpected rows are validated again, with examples;
+    3. the ``rows`` checks run on a scratch table of the failing rows that one scan fills
+       (:func:`quality.suites.scratch_query`); the period comparison is materialised once too.
+    """
+
+    context: Any
+    datasource: Any
+    engine: Any
+    runs: int = 0  # GX names assets, suites and validation definitions uniquely per context
+
+    def dataset(self, spec: DatasetSpec) -> list[CheckResult]:
+        results: list[CheckResult] = []
+        row_count = None
+        for asset in dict.fromkeys(c.asset for c in spec.checks):
+            if checks := [c for c in spec.checks if c.asset == asset and c.kind != "rows"]:
+                counted, count = self.counted(spec, asset, checks)
+                row_count = count if asset == "rows" else row_count
+                results += counted
+            if checks := [c for c in spec.checks if c.asset == asset and c.kind == "rows"]:
+                results += self.rows(spec, asset, checks, row_count)
+        _drop_scratch(self.engine, spec)
+        order = {c.name: i for i, c in enumerate(spec.checks)}
+        return sorted(results, key=lambda r: order[r.check])
+
+    def counted(self, spec: DatasetSpec, asset: str, checks: Sequence[Check]) -> tuple[list[CheckResult], int | None]:
+        """Steps 1 and 2: counts of every check, then examples of the failing map checks; and the row count."""
+        query = _materialise(self.engine, spec, asset) or asset_query(spec, asset)
+        validated = self.run(spec, asset, query, checks, {"result_format": "BASIC", "partial_unexpected_count": 0})
+        row_count = next((r.result.get("observed_value") for r in validated
+                          if r.expectation_config.type == "expect_table_row_count_to_be_between"), None)
+        results = _results(spec, validated, row_count)
+        failing = [spec.check(r.check) for r in results
+                   if r.unexpected_count and r.error is None and spec.check(r.check).kind in MAP_KINDS]
+        if failing:
+            again = self.run(spec, asset, query, failing, _example_format(spec, asset))
+            examples = {r.check: r.examples for r in _results(spec, again, row_count)}
+            for r in results:
+                r.examples = examples.get(r.check, r.examples)
+        return results, row_count
+
+    def rows(self, spec: DatasetSpec, asset: str, checks: Sequence[Check], row_count: int | None) -> list[CheckResult]:
+        """Step 3: the ``rows`` checks on the scratch table of failing rows."""
+        runnable, broken = _bindable(self.engine, spec, asset, checks)
+        scratch = _materialise(self.engine, spec, "failing", runnable, asset) if runnable else None
+        if scratch is None:
+            return broken + [_error(spec, c, "the failing rows could not be selected") for c in runnable]
+        validated = self.run(spec, asset, scratch, runnable, {"result_format": "SUMMARY"})
+        return broken + _results(spec, validated, row_count, lambda sql: _fetch(self.engine, sql), scratch)
+
+    def run(self, spec: DatasetSpec, asset: str, query: str, checks: Sequence[Check], result_format: dict[str, Any]):
+        """One GX validation of ``checks`` on the query asset ``query``; GX's expectation results."""
+        import great_expectations as gx
+
+        self.runs += 1
+        n = self.runs
+        batch = self.datasource.add_query_asset(name=f"a{n}", query=query).add_batch_definition_whole_table("all")
+        suite = self.context.suites.add(build_suite(spec, asset, checks, name=f"{spec.name}:{asset}:{n}"))
+        definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=f"v{n}", data=batch, suite=suite))
+        return definition.run(result_format=result_format).results
+
+
+def _fetch(engine, sql: str) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    return [dict(r._mapping) for r in engine.execute_query(sa.text(sql)).fetchall()]
+
+
+def _bindable(engine, spec: DatasetSpec, asset: str, checks: Sequence[Check]) -> tuple[list[Check], list[CheckResult]]:
+    """The ``rows`` checks whose condition and columns DuckDB can bind on ``asset`` (``limit 0``:
+    nothing is scanned), and an error result for each other one: a missing column fails that check,
+    not the run nor the other checks sharing the scan."""
+    import sqlalchemy as sa
+
+    runnable, broken = [], []
+    for check in checks:
+        try:
+            columns = ", ".join(check.args.get("columns") or ["*"])
+            engine.execute_query(sa.text(f"select {columns}, {check.args['where']} from ({asset_query(spec, asset)}) limit 0"))
+            runnable.append(check)
+        except sa.exc.DBAPIError as e:
+            broken.append(_error(spec, check, str(e.orig)))
+    return runnable, broken
+
+
+def _error(spec: DatasetSpec, check: Check, message: str) -> CheckResult:
+    return CheckResult(spec.name, check.name, check.category, check.context, check.severity, check.threshold,
+                       passed=False, description=check.description, error=message[:500])
+
+
+def _example_format(spec: DatasetSpec, asset: str) -> dict[str, Any]:
+    """GX's result format for the second pass: up to ``EXAMPLE_ROWS`` failing rows, with their keys."""
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLE_ROWS}
+    if asset == "rows" and spec.example_columns:
+        result_format["unexpected_index_column_names"] = list(spec.example_columns)
+    elif asset == "periods":
+        result_format["unexpected_index_column_names"] = ["grp", "latest_period", "n_latest", "n_previous"]
+    return result_format
+
+
+def _materialise(engine, spec: DatasetSpec, asset: str, checks: Sequence[Check] | None = None,
+                 source: str = "rows") -> str | None:
+    """Fill the scratch table of ``asset`` (a temporary table on GX's one connection) and return the
+    query asset that reads it; None when ``asset`` is not materialised or its query fails (GX then
+    runs the asset's own query and reports the error on each check)."""
+    import sqlalchemy as sa
+
+    query = scratch_query(spec, asset, checks, source)
+    if query is None:
+        return None
+    table = scratch_table(spec, asset)
+    try:
+        engine.execute_query(sa.text(f"create or replace temp table {table} as {query}"))
+    except sa.exc.DBAPIError:
+        return None
+    return f"select * from {table}"
+
+
+def _drop_scratch(engine, spec: DatasetSpec) -> None:
+    import sqlalchemy as sa
+
+    for asset in ("periods", "failing"):
+        engine.execute_query(sa.text(f"drop table if exists {scratch_table(spec, asset)}"))
+
+
+def _results(spec: DatasetSpec, gx_results, row_count: int | None, fetch=None, query: str = "") -> list[CheckResult]:
+    """GX's results → :class:`CheckResult`; ``row_count`` is the table's (the denominator of ``rows`` checks)."""
     out = []
     for r in gx_results:
-        check = by_name[r.expectation_config.meta["check"]]
+        check = spec.check(r.expectation_config.meta["check"])
         res = CheckResult(spec.name, check.name, check.category, check.context, check.severity, check.threshold,
                           passed=bool(r.success), description=check.description)
         info = r.exception_info or {}
@@ -183,7 +295,7 @@ def _results(spec: DatasetSpec, asset: str, gx_results, fetch, query: str) -> li
             res.unexpected_percent = (100.0 * res.unexpected_count / row_count) if row_count else (
                 100.0 if res.unexpected_count else 0.0)
             res.passed = res.unexpected_percent <= check.threshold
-            if res.unexpected_count:
+            if res.unexpected_count and fetch:
                 res.examples = fetch(rows_query(check, f"({query}) as batch") + f" limit {EXAMPLE_ROWS}")
         elif check.kind in ("schema_equals", "schema_contains"):
             expected = set(expected_column_types(spec))
@@ -213,7 +325,7 @@ def _scrub(example: dict) -> dict:
     """Examples carry lineage keys and checked values only; mask anything shaped like an identity number."""
     clean = {}
     for key, value in example.items():
-        if key == "fodselsnummer":
+        if key == "fodselsnummer" or key.startswith("_fails_"):  # _fails_: scratch-table flags
             continue
         if isinstance(value, str) and _ELEVEN_DIGITS.search(value):
             value = _ELEVEN_DIGITS.sub("<11 digits masked>", value)

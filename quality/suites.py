@@ -6,6 +6,7 @@ its check's name in ``meta`` so results map back to the spec (:mod:`quality.runn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from quality.specs import Check, DatasetSpec
@@ -77,13 +78,48 @@ def asset_query(spec: DatasetSpec, asset: str) -> str:
     raise ValueError(f"unknown asset {asset!r}")
 
 
+def scratch_table(spec: DatasetSpec, asset: str) -> str:
+    """The temporary table that holds ``asset`` of ``spec`` for one validation (see :func:`scratch_query`)."""
+    return f"quality_scratch_{asset}_{spec.schema}_{spec.table}"
+
+
+def scratch_query(spec: DatasetSpec, asset: str, checks: Sequence[Check] | None = None,
+                  source: str = "rows") -> str | None:
+    """What is materialised once per run so GX's several queries on an asset do not rescan the table.
+
+    * ``periods``: the period comparison (a group-by over the whole table, a few hundred rows).
+    * ``failing``: ONE scan evaluating every ``rows`` check of ``spec`` — the rows that fail at least
+      one, with a boolean column per check (:func:`check_flag`). GX's ``UnexpectedRowsExpectation``
+      runs two queries per check (the rows, then their count); on this table both are instant.
+      A row whose condition is null fails no check, as in ``where <condition>``. ``checks``
+      narrows it to some of the ``rows`` checks, on the asset ``source``.
+    """
+    if asset == "periods":
+        return asset_query(spec, "periods")
+    if asset != "failing":
+        return None
+    checks = [c for c in (spec.checks if checks is None else checks) if c.kind == "rows"]
+    if not checks:
+        return None
+    if all(c.args.get("columns") for c in checks):
+        columns = ", ".join(dict.fromkeys(col for c in checks for col in c.args["columns"]))
+    else:
+        columns = "*"
+    flags = ", ".join(f"coalesce({c.args['where']}, false) as {check_flag(c)}" for c in checks)
+    failing = " or ".join(f"({c.args['where']})" for c in checks)
+    return f"select {columns}, {flags} from ({asset_query(spec, source)}) as batch where {failing}"
+
+
+def check_flag(check: Check) -> str:
+    """The column of the ``failing`` scratch table that is true where ``check`` fails."""
+    return f'"_fails_{check.name}"'
+
+
 def rows_query(check: Check, source: str = "{batch}") -> str:
-    """The unexpected-rows query of a ``rows`` check (``{batch}`` is GX's placeholder)."""
+    """The unexpected-rows query of a ``rows`` check on the ``failing`` scratch table (``{batch}`` is
+    GX's placeholder for it)."""
     columns = ", ".join(check.args.get("columns") or ["*"])
-    where = check.args["where"]
-    if source == "{batch}":  # GX formats the query: literal braces (regex quantifiers) are doubled
-        where = where.replace("{", "{{").replace("}", "}}")
-    return f"select {columns} from {source} where {where}"
+    return f"select {columns} from {source} where {check_flag(check)}"
 
 
 def build_expectation(check: Check, spec: DatasetSpec) -> Any:
@@ -128,12 +164,14 @@ def build_expectation(check: Check, spec: DatasetSpec) -> Any:
     raise ValueError(f"check {check.name}: unknown kind {check.kind!r}; known: {', '.join(KINDS)}")
 
 
-def build_suite(spec: DatasetSpec, asset: str = "rows") -> Any:
-    """The GX expectation suite of ``spec``'s checks on one asset (``rows``, ``schema``, ``periods``)."""
+def build_suite(spec: DatasetSpec, asset: str = "rows", checks: Sequence[Check] | None = None,
+                name: str | None = None) -> Any:
+    """The GX expectation suite of ``spec``'s checks on one asset (``rows``, ``schema``, ``periods``),
+    or of just ``checks``."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=f"{spec.name}:{asset}")
-    for check in spec.checks:
+    suite = gx.ExpectationSuite(name=name or f"{spec.name}:{asset}")
+    for check in spec.checks if checks is None else checks:
         if check.asset == asset:
             suite.add_expectation(build_expectation(check, spec))
     return suite

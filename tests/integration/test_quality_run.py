@@ -232,3 +232,51 @@ def _audit_actions(settings) -> list[dict]:
             return [dict(r) for r in con.execute("select actor, action, details from audit_log order by seq")]
         except sqlite3.OperationalError:
             return []
+
+
+def test_rows_checks_share_one_scan_and_keep_their_own_counts_and_errors(warehouse):
+    """The ``rows`` checks of a table are evaluated in one scan into a scratch table of failing rows:
+    each still gets its own exact count and examples, a row whose condition is null fails nothing,
+    and a check whose column is missing errors alone."""
+    _break(warehouse, "update marts.mart_indicator_values set value = 1.7 where unit = 'andel' and geo_code = '0301'")
+    # denominator is null on this row: counts_not_negative fails, numerator > denominator is null (passes)
+    _break(warehouse, "update marts.mart_indicator_values set numerator = -5 where indicator_id = 'vft_mottakere'")
+    _break(warehouse, "alter table marts.mart_indicator_values drop column suppressed")
+    run = run_quality(warehouse, datasets=["marts.mart_indicator_values"], report=False)
+    results = {r.check: r for r in run.results}
+    assert "suppressed" in results["not_suppressed"].error and not results["not_suppressed"].passed
+    share, negative = results["share_values_within_0_1"], results["counts_not_negative"]
+    assert (share.unexpected_count, share.element_count, share.passed) == (1, 4, False)
+    assert share.examples == [{"indicator_id": "andel_digitale_konsultasjoner", "period": "2024", "geo_code": "0301",
+                               "value": "1.70"}]  # a DECIMAL column: examples carry its text
+    assert (negative.unexpected_count, negative.passed) == (1, False)
+    assert negative.examples[0]["numerator"] == "-5.0"
+    assert (results["numerator_not_above_denominator"].unexpected_count,
+            results["numerator_not_above_denominator"].passed) == (0, True)
+
+
+def test_a_table_is_scanned_a_fixed_number_of_times_whatever_its_number_of_checks(warehouse):
+    """GX bundles the map checks' counts into one aggregate query per table (no example queries for
+    checks that pass) and the ``rows`` checks read a scratch table: the statements that read the raw
+    table do not grow with its checks (before: two or three per check)."""
+    import sqlalchemy as sa
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        """Keep statements that read the table's rows: not GX's column reflection (the asset's own
+        ``select *``, of which DuckDB streams only the header) nor ``LIMIT 0`` probes."""
+        limit = re.search(r"LIMIT \$(\d+)\s*$", statement)
+        limit_0 = statement.rstrip().endswith("limit 0") or bool(limit and parameters[int(limit[1]) - 1] == 0)
+        if "raw.kpr_kontakter" in statement and not limit_0 and statement.strip() != "select * from raw.kpr_kontakter":
+            statements.append(" ".join(statement.split())[:150])
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        run = run_quality(warehouse, datasets=["raw.kpr_kontakter"], report=False)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert run.ok
+    checks = len(run.results)
+    assert checks > 20
+    assert len(statements) <= 6, "\n\n".join(statements)
