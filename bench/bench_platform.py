@@ -4,6 +4,7 @@ Run (from the repository root):
 
     .venv/bin/python bench/bench_platform.py --scales 0.01,0.05
     .venv/bin/python bench/bench_platform.py --scales 0.01,0.1,0.3,1 --work /data/bench   # hours
+    .venv/bin/python bench/bench_platform.py --combine bench/results/A.json bench/results/B.json  # runs made apart, one table
 
 For each scale it generates synthetic extracts for all four sources, then runs each step in its
 own fresh process, one after the other, on one HELSEDATA_HOME:
@@ -29,7 +30,8 @@ sampled every 50 ms with psutil. Per step it fits the log-log slope of seconds a
 dbt build / script, quality / plain SQL and first / warm DP query. Also the cost of each yearly
 ``kpr_kontakter`` file (from ``ingest.manifest``) to show that the 8th file costs about what
 the 1st does (duplicate index). JSON goes to ``bench/results/``, a PNG plot next to it
-(``--plot``, default ``bench/results/bench_platform.png``).
+(``--plot``, default ``bench/results/bench_platform.png``), rewritten after every scale so a long
+run that stops early keeps what it measured. ``--combine`` puts runs made apart into one table.
 """
 
 from __future__ import annotations
@@ -299,6 +301,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", help="working folder (default: a temporary one, removed after)")
     parser.add_argument("--plot", type=Path, default=RESULTS / "bench_platform.png")
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="summarise the runs of earlier result files together (growth exponents over all scales)")
     parser.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--extracts", help=argparse.SUPPRESS)
@@ -307,10 +311,16 @@ def main() -> None:
     if args.child:
         print(json.dumps(CHILDREN[args.child](Path(args.home), Path(args.extracts), scales[0], args.seed)))
         return
+    if args.combine:
+        runs = sorted((run for f in args.combine for run in json.loads(Path(f).read_text())["runs"]),
+                      key=lambda run: run["scale"])
+        report(runs, args.plot, "combined")
+        return
     if args.work:
         Path(args.work).mkdir(parents=True, exist_ok=True)
     runs = []
     key = secrets.token_hex(32)
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     for scale in scales:
         with tempfile.TemporaryDirectory(dir=args.work) as tmp:
             home, extracts = Path(tmp) / "home", Path(tmp) / "extracts"
@@ -322,16 +332,23 @@ def main() -> None:
             if steps["ingest"]["rows"] != steps["read_csv"]["rows"]:
                 raise SystemExit(f"row counts differ: ingest {steps['ingest']['rows']}, read_csv {steps['read_csv']['rows']}")
             runs.append({"scale": scale, "rows": steps["ingest"]["rows"], "steps": steps})
+        # after every scale, so an hours-long run that stops early still leaves what it measured
+        report(runs, args.plot, stamp)
+
+
+def report(runs: list[dict], plot_path: Path, stamp: str) -> None:
+    """Write the JSON, the Markdown table and the plot for ``runs``; print the table."""
     result = {"benchmark": "bench_platform", "runs": runs, **summarise(runs), "cpus": os.cpu_count(),
               "load_average_1m": os.getloadavg()[0], "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"bench_platform_{'_'.join(f'{s:g}' for s in scales)}_{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    scales = "_".join(f"{run['scale']:g}" for run in runs)
+    out = RESULTS / f"bench_platform_{scales}_{stamp}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     markdown = table(result)
     out.with_suffix(".md").write_text(markdown + "\n", encoding="utf-8")
-    plot(result, args.plot)
+    plot(result, plot_path)
     print(markdown)
-    print(f"wrote {out.relative_to(ROOT)}, {out.with_suffix('.md').relative_to(ROOT)} and {args.plot}")
+    print(f"wrote {out.relative_to(ROOT)}, {out.with_suffix('.md').relative_to(ROOT)} and {plot_path}")
 
 
 if __name__ == "__main__":
