@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from helsedata.cli import main
 from kernel.config import PROJECT_ROOT, Settings
 from privacy.testing import kontakter_rows, vft_rows, write_rows
@@ -82,13 +80,10 @@ def running_portal(home: Path, extra_env: dict[str, str] | None = None) -> Itera
     write_rows(settings, "vft_mottakere", vft_rows(200, seed=3))
     write_rows(settings, "kpr_kontakter", kontakter_rows(100, seed=4))
     environ = {"HELSEDATA_HOME": str(home)}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HELSEDATA_NEW_PASSWORD", PASSWORD)
-        for username, role in ACCOUNTS.items():
-            assert main(["users", "add", username, "--role", role], environ=environ) == 0
+    for username, role in ACCOUNTS.items():
+        assert main(["users", "add", username, "--role", role], environ={**environ, "HELSEDATA_NEW_PASSWORD": PASSWORD}) == 0
     port = free_port()
     env = {**os.environ, **environ, "PYTHONPATH": str(PROJECT_ROOT), **(extra_env or {})}
-    env.pop("HELSEDATA_NEW_PASSWORD", None)
     log = home / "serve.log"
     with log.open("w") as log_file:
         process = subprocess.Popen([sys.executable, "-m", "helsedata", "serve", "--port", str(port)], env=env,

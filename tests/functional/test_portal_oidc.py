@@ -45,7 +45,6 @@ def page(portal):
 
 
 def add_oidc_user(portal, username: str, subject: str, monkeypatch) -> None:
-    monkeypatch.delenv("HELSEDATA_NEW_PASSWORD", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     code = main(["users", "add", username, "--role", "researcher", "--oidc-subject", subject],
                 environ={"HELSEDATA_HOME": str(portal.settings.home)})
