@@ -1,7 +1,10 @@
--- The three indicator marts computed by one hand-written DuckDB script, for bench/bench_build.py.
--- Same definitions as the dbt models (docs/indicators.md); reads raw.* and the seeds dbt loaded
--- into reference.*; writes bench.mart_indicator_values, bench.mart_indicator_status and
--- bench.mart_registry_reporting_coverage. Parameters are the dbt vars' defaults.
+-- The tables `helsedata build` materialises, computed by one hand-written DuckDB script: the
+-- baseline of bench/bench_build.py and bench/bench_platform.py. Same definitions as the dbt models
+-- (docs/indicators.md); reads raw.* and the seeds dbt loaded into reference.*; writes
+-- bench.mart_indicator_values, bench.mart_indicator_status, bench.mart_registry_reporting_coverage
+-- and the analysis room's bench.person_aar (equal to dbt's analysis.person_aar row for row,
+-- tests/integration/test_dbt_build.py). Parameters are the dbt vars' defaults. Not here: the
+-- few-hundred-row mart_indicator_status_history and the reported figures.
 create schema if not exists bench;
 
 -- ---------- kommune mapping to 2024 codes (int_kommuner_mapped_to_2024)
