@@ -137,6 +137,9 @@ def child_room_extracts(home: Path, extracts: Path, scale: float, seed: int) -> 
 
 
 def child_build(home: Path, extracts: Path, scale: float, seed: int) -> dict:
+    import dbt.adapters.duckdb  # noqa: F401  (imports are not timed: dbt's take ≈ 8 s on a loaded machine)
+    import dbt.cli.main  # noqa: F401
+
     from helsedata.build import build
 
     settings = _settings()
