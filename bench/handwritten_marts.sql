@@ -1,7 +1,10 @@
--- The three indicator marts computed by one hand-written DuckDB script, for bench/bench_build.py.
--- Same definitions as the dbt models (docs/indicators.md); reads raw.* and the seeds dbt loaded
--- into reference.*; writes bench.mart_indicator_values, bench.mart_indicator_status and
--- bench.mart_registry_reporting_coverage. Parameters are the dbt vars' defaults.
+-- The tables `helsedata build` materialises, computed by one hand-written DuckDB script: the
+-- baseline of bench/bench_build.py and bench/bench_platform.py. Same definitions as the dbt models
+-- (docs/indicators.md); reads raw.* and the seeds dbt loaded into reference.*; writes
+-- bench.mart_indicator_values, bench.mart_indicator_status, bench.mart_registry_reporting_coverage
+-- and the analysis room's bench.person_aar (equal to dbt's analysis.person_aar row for row,
+-- tests/integration/test_dbt_build.py). Parameters are the dbt vars' defaults. Not here: the
+-- few-hundred-row mart_indicator_status_history and the reported figures.
 create schema if not exists bench;
 
 -- ---------- kommune mapping to 2024 codes (int_kommuner_mapped_to_2024)
@@ -212,3 +215,101 @@ from sh a
 left join reference.codelist_register cr using (register)
 left join reference.kommuner_2024 k on cr.rapporteringsenhet_type = 'kommunenummer' and k.kommunenummer = a.rapporteringsenhet
 left join sh b on b.register = a.register and b.rapporteringsenhet = a.rapporteringsenhet and b.ps = a.ps - interval 3 month;
+
+-- ---------- the analysis room's person_aar (analysis.person_aar and its int_person_years__* models):
+-- one row per person and year with a welfare-technology service, a care service or a contact.
+-- Years: from the first year a service ends (the first start year if none ends) to the last start
+-- year, never past this year (int_calendar_years with run_date = today).
+create or replace temp table years as
+select unnest(generate_series(first_year, last_year)) as aar
+from (
+    select case when min(year(sluttdato)) > min(year(startdato)) then min(year(sluttdato)) else min(year(startdato)) end as first_year,
+        least(max(year(startdato)), year(current_date)) as last_year
+    from raw.vft_mottakere
+);
+
+create or replace temp table vft_person_years as
+with mapped as (
+    select v.*, coalesce(m.kommunenummer_2024, '9999') as k
+    from raw.vft_mottakere v
+    left join kmap m on m.source_kommunenummer = v.kommunenummer
+        and m.source_year = least(greatest(year(v.startdato), 2017), 2024)
+        and ('0x' || substring(md5(v.person_id), 1, 7))::bigint / 268435456.0 >= m.lo
+        and ('0x' || substring(md5(v.person_id), 1, 7))::bigint / 268435456.0 < m.hi
+), persons as (
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from raw.vft_mottakere group by person_id
+)
+select s.person_id, y.aar, min(s.k) as k, count(distinct s.tjenestetype::int) as n_vft_teknologier,
+    bool_or(s.tjenestetype::int = 6) as has_vft_6, bool_or(s.tjenestetype::int = 26) as has_vft_26,
+    bool_or(s.tjenestetype::int = 27) as has_vft_27, bool_or(s.tjenestetype::int = 28) as has_vft_28,
+    bool_or(coalesce(s.via_vkp, false)) as has_vft_vkp, any_value(p.fodselsaar) as fodselsaar, any_value(p.kjonn) as kjonn
+from mapped s
+join years y on s.startdato <= make_date(y.aar, 12, 31) and (s.sluttdato is null or s.sluttdato >= make_date(y.aar, 1, 1))
+join persons p using (person_id)
+group by s.person_id, y.aar;
+
+create or replace temp table service_person_years as
+with mapped as (
+    select t.*, coalesce(m.kommunenummer_2024, '9999') as k
+    from raw.kpr_tjenester t
+    left join kmap m on m.source_kommunenummer = t.kommunenummer
+        and m.source_year = least(greatest(year(t.startdato), 2017), 2024)
+        and ('0x' || substring(md5(t.person_id), 1, 7))::bigint / 268435456.0 >= m.lo
+        and ('0x' || substring(md5(t.person_id), 1, 7))::bigint / 268435456.0 < m.hi
+), persons as (
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from raw.kpr_tjenester group by person_id
+)
+select s.person_id, y.aar, min(s.k) as k, count(*) as n_tjenester, count(distinct s.tjenestetype::int) as n_tjenestetyper,
+    any_value(p.fodselsaar) as fodselsaar, any_value(p.kjonn) as kjonn
+from mapped s
+join years y on s.startdato <= make_date(y.aar, 12, 31) and (s.sluttdato is null or s.sluttdato >= make_date(y.aar, 1, 1))
+join persons p using (person_id)
+where y.aar <= (select max(year(startdato)) from raw.kpr_tjenester)
+group by s.person_id, y.aar;
+
+create or replace temp table contact_person_years as
+with mapped as (
+    select c.person_id, year(c.kontaktdato) as aar, coalesce(m.kommunenummer_2024, '9999') as k,
+        coalesce(f.digital, false) as digital
+    from raw.kpr_kontakter c
+    left join reference.codelist_kontaktform f on f.kontaktform = c.kontaktform
+    left join kmap m on m.source_kommunenummer = c.kommunenummer
+        and m.source_year = least(greatest(year(c.kontaktdato), 2017), 2024)
+        and ('0x' || substring(md5(c.person_id), 1, 7))::bigint / 268435456.0 >= m.lo
+        and ('0x' || substring(md5(c.person_id), 1, 7))::bigint / 268435456.0 < m.hi
+), persons as (
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from raw.kpr_kontakter group by person_id
+)
+select c.person_id, c.aar, min(c.k) as k, count(*) as n_kontakter, count(*) filter (where c.digital) as n_kontakter_digitale,
+    any_value(p.fodselsaar) as fodselsaar, any_value(p.kjonn) as kjonn
+from mapped c
+join years y using (aar)
+join persons p using (person_id)
+group by c.person_id, c.aar;
+
+create or replace table bench.person_aar as
+with persons as (
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from (
+        select person_id, fodselsaar, kjonn from vft_person_years
+        union all select person_id, fodselsaar, kjonn from service_person_years
+        union all select person_id, fodselsaar, kjonn from contact_person_years
+    ) group by person_id
+), person_years as (
+    select person_id, aar from vft_person_years
+    union select person_id, aar from service_person_years
+    union select person_id, aar from contact_person_years
+)
+select py.person_id, py.aar, coalesce(v.k, s.k, c.k) as kommunenummer, coalesce(km.fylkesnummer, '99') as fylke,
+    p.kjonn, p.fodselsaar, py.aar - p.fodselsaar as alder,
+    v.person_id is not null as has_vft, coalesce(v.has_vft_6, false) as has_vft_6, coalesce(v.has_vft_26, false) as has_vft_26,
+    coalesce(v.has_vft_27, false) as has_vft_27, coalesce(v.has_vft_28, false) as has_vft_28,
+    coalesce(v.has_vft_vkp, false) as has_vft_vkp, coalesce(v.n_vft_teknologier, 0) as n_vft_teknologier,
+    s.person_id is not null as has_tjenester, coalesce(s.n_tjenester, 0) as n_tjenester,
+    coalesce(s.n_tjenestetyper, 0) as n_tjenestetyper,
+    coalesce(c.n_kontakter, 0) as n_kontakter, coalesce(c.n_kontakter_digitale, 0) as n_kontakter_digitale
+from person_years py
+join persons p using (person_id)
+left join vft_person_years v on v.person_id = py.person_id and v.aar = py.aar
+left join service_person_years s on s.person_id = py.person_id and s.aar = py.aar
+left join contact_person_years c on c.person_id = py.person_id and c.aar = py.aar
+left join reference.kommuner_2024 km on km.kommunenummer = coalesce(v.k, s.k, c.k);

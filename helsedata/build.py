@@ -10,8 +10,12 @@ call. It
 2. refreshes ``raw.room_applications`` from the analysis room with
    ``privacy.room.export_applications(settings)`` (a missing room module is an error, never a
    silently skipped step);
-3. runs ``dbt build`` (seeds, models, snapshots, data tests and unit tests, in DAG order) through
-   :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events;
+3. runs ``dbt build --exclude-resource-type unit_test`` (seeds, models, snapshots and data tests,
+   in DAG order) through :class:`dbt.cli.main.dbtRunner`, with a progress bar fed by dbt's events.
+   Unit tests are CI, not production (dbt's documented practice): they check the SQL of a
+   formula on fixed rows, which no load of data can change, so a production build gains nothing
+   from re-running them; :func:`unit_test` runs them (the test suite does, against real DuckDB).
+   Data tests, which check the data (grain, values, references), stay in every build;
 4. records the build in ``ingest.builds`` (successful or not: a failed build may still have
    rebuilt some models), so the quality gate can refuse a quality run older than the marts it
    would vouch for (docs/quality.md, "The publication gate");
@@ -38,7 +42,8 @@ from typing import Any, Literal
 from kernel.config import DBT_PROJECT_DIR, Settings
 from kernel.errors import PipelineFailure, UserInputError
 
-__all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "dbt_vars", "generate_docs"]
+__all__ = ["BuildFailure", "BuildResult", "NodeOutcome", "build", "dbt_args", "dbt_vars", "generate_docs",
+           "unit_test"]
 
 #: dbt statuses that fail a build (models and seeds: error; tests: fail, error).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -47,6 +52,14 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 #: the newest quality labels into the marts (:func:`refresh_quality_labels`), so the quality gate
 #: does not count it as a change of the data; every other build is a ``build``.
 BuildKind = Literal["build", "label_refresh"]
+
+#: The production build leaves unit tests out, as dbt recommends (docs.getdbt.com/docs/build/unit-tests,
+#: "When to run unit tests": development and CI only; their inputs are static, so running them in
+#: production only spends compute); :func:`unit_test` runs them.
+PRODUCTION_BUILD = ("build", "--exclude-resource-type", "unit_test")
+
+#: Every dbt unit test of the project and nothing else.
+UNIT_TEST_SELECTION = ("test_type:unit",)
 
 
 @dataclass(frozen=True)
@@ -250,8 +263,8 @@ def _outcomes(run_results: Any) -> tuple[NodeOutcome, ...]:
     return tuple(outcomes)
 
 
-def _failure_message(failed: Sequence[NodeOutcome], total: int) -> str:
-    lines = [f"dbt build feilet: {len(failed)} av {total} noder feilet"]
+def _failure_message(what: str, failed: Sequence[NodeOutcome], total: int) -> str:
+    lines = [f"{what} feilet: {len(failed)} av {total} noder feilet"]
     for node in failed:
         why = (node.message or node.status).replace("\n", " ")
         if len(why) > 400:
@@ -276,9 +289,37 @@ def dbt_vars(settings: Settings, today: dt.date | None = None) -> list[str]:
     return ["--vars", json.dumps(values)]
 
 
+def _invoke(settings: Settings, command: Sequence[str], select: Sequence[str] | None,
+            progress: bool) -> tuple[Any, tuple[NodeOutcome, ...]]:
+    """Run one dbt command in-process against this platform's warehouse: dbt's result and its nodes."""
+    from dbt.cli.main import dbtRunner
+
+    with _environment(settings), _Progress(progress) as bar:
+        try:
+            outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, command, select) + dbt_vars(settings))
+        finally:
+            _release_duckdb()
+    return outcome, _outcomes(outcome.result)
+
+
+def _result(settings: Settings, what: str, outcome: Any, nodes: tuple[NodeOutcome, ...], ok: bool,
+            started: float, select: Sequence[str] | None) -> BuildResult:
+    """The :class:`BuildResult` of one dbt command, or the error that says why it failed."""
+    target_path, _ = dbt_paths(settings)
+    result = BuildResult(ok=ok, seconds=time.perf_counter() - started, target_path=target_path, nodes=nodes)
+    if outcome.exception is not None:
+        raise BuildFailure(f"{what} kunne ikke kjøre: {outcome.exception}", result) from outcome.exception
+    if outcome.success and not nodes:
+        raise UserInputError(f"--select {' '.join(select or ())} traff ingen dbt-noder (modell, seed, snapshot "
+                             "eller test); ingenting ble bygget. Se nodenavnene med `dbt ls` eller i dbt_project/.")
+    if not outcome.success or result.failed:
+        raise BuildFailure(_failure_message(what, result.failed, len(nodes)), result)
+    return result
+
+
 def build(settings: Settings, select: Sequence[str] | None = None, progress: bool = True,
           kind: BuildKind = "build") -> BuildResult:
-    """Run ``dbt build`` (seeds, models, data and unit tests) against the warehouse.
+    """Run ``dbt build`` (seeds, models and data tests; no unit tests) against the warehouse.
 
     :param settings: the platform instance (its ``warehouse.duckdb`` is the dbt target).
     :param select: dbt node selection (``--select``), e.g. ``["marts", "+mart_indicator_status"]``;
@@ -290,34 +331,33 @@ def build(settings: Settings, select: Sequence[str] | None = None, progress: boo
         model or test and dbt's reason.
     :raises UserInputError: when ``select`` matched no node (nothing was built).
     """
-    from dbt.cli.main import dbtRunner
-
     prepare_warehouse(settings)
-    target_path, _ = dbt_paths(settings)
     started = time.perf_counter()
     started_at = _utcnow()
     ok = False
     try:
-        with _environment(settings), _Progress(progress) as bar:
-            try:
-                outcome = dbtRunner(callbacks=[bar]).invoke(dbt_args(settings, ["build"], select)
-                                                            + dbt_vars(settings))
-            finally:
-                _release_duckdb()
-        nodes = _outcomes(outcome.result)
+        outcome, nodes = _invoke(settings, PRODUCTION_BUILD, select, progress)
         # dbt answers a selection that matches nothing with a warning and success; it built nothing.
         ok = bool(outcome.success) and outcome.exception is None and bool(nodes)
     finally:
         record_build(settings, kind, select, started_at, ok)
-    result = BuildResult(ok=ok, seconds=time.perf_counter() - started, target_path=target_path, nodes=nodes)
-    if outcome.exception is not None:
-        raise BuildFailure(f"dbt build kunne ikke kjøre: {outcome.exception}", result) from outcome.exception
-    if outcome.success and not nodes:
-        raise UserInputError(f"--select {' '.join(select or ())} traff ingen dbt-noder (modell, seed, snapshot "
-                             "eller test); ingenting ble bygget. Se nodenavnene med `dbt ls` eller i dbt_project/.")
-    if not outcome.success or result.failed:
-        raise BuildFailure(_failure_message(result.failed, len(nodes)), result)
-    return result
+    return _result(settings, "dbt build", outcome, nodes, ok, started, select)
+
+
+def unit_test(settings: Settings, progress: bool = False) -> BuildResult:
+    """Run every dbt unit test (``dbt test --select test_type:unit``) against the warehouse.
+
+    CI's half of the build (:data:`PRODUCTION_BUILD` leaves them out). dbt reads the column
+    types of a tested model's inputs from the warehouse, so run it after a :func:`build`.
+    Nothing is recorded in ``ingest.builds``: no table changes.
+
+    :raises BuildFailure: when dbt could not run or a unit test failed (named, with dbt's diff).
+    :raises UserInputError: when the project has no unit test (nothing was checked).
+    """
+    started = time.perf_counter()
+    outcome, nodes = _invoke(settings, ["test"], UNIT_TEST_SELECTION, progress)
+    ok = bool(outcome.success) and outcome.exception is None and bool(nodes)
+    return _result(settings, "dbt test (enhetstester)", outcome, nodes, ok, started, UNIT_TEST_SELECTION)
 
 
 #: The models that carry quality labels into the marts: rebuilt after each quality run, because

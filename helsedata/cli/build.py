@@ -24,13 +24,14 @@ DBT_STATUSES = {"success": "vellykket", "pass": "bestått", "warn": "advarsel", 
                    "standard: alle).")
 @json_option
 def build(select: tuple[str, ...], as_json: bool) -> None:
-    """Bygg og test indikatormartene med dbt (seeds, modeller, datatester, enhetstester).
+    """Bygg og test indikatormartene med dbt (seeds, modeller og datatester).
 
     Kjører `dbt build` på DuckDB-varehuset i HELSEDATA_HOME: staging → intermediate → marts
     (mart_indicator_values, mart_indicator_status, mart_registry_reporting_coverage). Lager
     råtabellene og de felles tabellene først hvis de mangler, så kommandoen virker også før noe er
     lastet inn. Ved feil nevnes hver modell og test som feilet, og hvorfor, og exit-koden er 1.
-    dbts egen logg ligger i HELSEDATA_HOME/dbt/logs/dbt.log.
+    dbts egen logg ligger i HELSEDATA_HOME/dbt/logs/dbt.log. dbts enhetstester hører til CI og
+    kjøres ikke her (dbt test --select test_type:unit).
     """
     from helsedata.build import build as run_build
 

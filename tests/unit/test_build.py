@@ -50,7 +50,7 @@ def test_result_counts_failures_and_json():
 
 def test_failure_message_names_each_failed_node_and_why_on_one_line():
     failed = (node("expr_b", "fail", "Got 3 results"), node("mart_c", "error", "Runtime Error\nBinder Error", "model"))
-    message = _failure_message(failed, total=40)
+    message = _failure_message("dbt build", failed, total=40)
     assert message.splitlines() == [
         "dbt build feilet: 2 av 40 noder feilet",
         "  - test expr_b: Got 3 results",
