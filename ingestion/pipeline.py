@@ -17,7 +17,7 @@ import datetime as dt
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -61,6 +61,8 @@ _LOCK_POLL_SECONDS = 0.5
 #: keeps blocks it has read or written cached up to its limit, so without the share a long ingest
 #: would hold the whole limit in cache on top of the Polars side (docs/ingestion.md, "Memory").
 INGEST_DUCKDB_SHARE = 0.5
+#: The limit DuckDB is set to for a moment after each file, which evicts its cached blocks.
+_EVICT_LIMIT = "1MB"
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -126,7 +128,7 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     batch_bytes = settings.ingest_batch_bytes
     results = []
     staging = staging_path(settings.warehouse)
-    with _connect_when_free(settings) as con, ingest_memory(con, settings):
+    with _connect_when_free(settings) as con, ingest_memory(con, settings) as release_cache:
         _configure(con)
         ensure_shared_tables(con)
         ensure_tables(con, source)
@@ -135,6 +137,7 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
             with _progress(progress) as bar:
                 for path in paths:
                     results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, bar, staging))
+                    release_cache()
         finally:
             remove_staging(staging)
     return results
@@ -180,13 +183,27 @@ def size_bytes(text: str) -> int:
 
 
 @contextmanager
-def ingest_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[None]:
+def ingest_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[Callable[[], None]]:
     """DuckDB's limit lowered to :data:`INGEST_DUCKDB_SHARE` of the configured one while the ingest
-    runs, then set back (another connection of this process may share the database instance)."""
-    share = int(size_bytes(settings.duckdb_memory_limit) * INGEST_DUCKDB_SHARE)
-    con.execute(f"set memory_limit = '{share}B'")
+    runs, then set back (another connection of this process may share the database instance).
+
+    Yields ``release_cache``, called after each file: DuckDB keeps every block it read or wrote
+    cached up to its limit, so without it the cache (and the process) grows file by file until the
+    limit. Lowering the limit evicts those blocks — all already in the database file — and the
+    next file reads what it needs back from disk.
+    """
+    share = f"{int(size_bytes(settings.duckdb_memory_limit) * INGEST_DUCKDB_SHARE)}B"
+
+    def release_cache() -> None:
+        try:
+            con.execute(f"set memory_limit = '{_EVICT_LIMIT}'")
+        except duckdb.OutOfMemoryException:  # blocks still pinned: they stay cached, within the share
+            pass
+        con.execute(f"set memory_limit = '{share}'")
+
+    con.execute(f"set memory_limit = '{share}'")
     try:
-        yield
+        yield release_cache
     finally:
         try:
             con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")

@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 
 from ingestion import ingest_files
-from ingestion.pipeline import INGEST_DUCKDB_SHARE, size_bytes
+from ingestion.pipeline import INGEST_DUCKDB_SHARE, ingest_memory, size_bytes
 from ingestion.store import FileLoad
 from ingestion.testing import TEST_KEY_HEX, write_valid_extract
 from kernel.warehouse import connect
@@ -46,3 +46,25 @@ def test_ingest_gives_duckdb_its_share_of_the_limit_and_then_restores_it(setting
 def test_sizes_are_read_as_duckdb_reads_them():
     for text in ("2GB", "512MiB", "1.5GiB", "300 MB", "4096KB"):
         assert _limit_of(f"{size_bytes(text)}B") == _limit_of(text)
+
+
+def _cached_table_bytes(con) -> int:
+    return con.execute("select memory_usage_bytes from duckdb_memory() where tag = 'BASE_TABLE'").fetchone()[0]
+
+
+def test_after_each_file_duckdb_drops_the_blocks_it_cached(settings):
+    """Without it DuckDB's cache of written blocks grows file after file up to the whole limit."""
+    con = connect(settings)
+    try:
+        with ingest_memory(con, settings) as release_cache:
+            con.execute("create table raw.big as select range::VARCHAR || 'x' as s, range as i from range(3000000)")
+            con.execute("checkpoint")
+            cached = _cached_table_bytes(con)
+            release_cache()
+            assert _cached_table_bytes(con) < cached / 4
+            assert con.execute("select count(*), sum(i) from raw.big").fetchone() == (3000000, 4499998500000)
+            [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
+    finally:
+        con.close()
+    assert cached > 8 << 20
+    assert limit == _limit_of(f"{int(size_bytes(settings.duckdb_memory_limit) * INGEST_DUCKDB_SHARE)}B")
