@@ -54,7 +54,7 @@ def _cached_table_bytes(con) -> int:
 
 def test_after_each_file_duckdb_drops_the_blocks_it_cached(settings):
     """Without it DuckDB's cache of written blocks grows file after file up to the whole limit."""
-    settings = dataclasses.replace(settings, duckdb_memory_limit="100MB")  # keeps 12.5 MB after each file
+    settings = dataclasses.replace(settings, duckdb_memory_limit="100MB")
     con = connect(settings)
     try:
         with ingest_memory(con, settings) as release_cache:
