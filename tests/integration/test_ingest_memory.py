@@ -62,9 +62,23 @@ def test_after_each_file_duckdb_drops_the_blocks_it_cached(settings):
             con.execute("checkpoint")
             cached = _cached_table_bytes(con)
             release_cache()
-            assert _cached_table_bytes(con) <= 12.5e6 < cached / 2
+            assert _cached_table_bytes(con) <= 12.5e6 < cached / 2  # more than half the 50 MB share: evicted
             assert con.execute("select count(*), sum(i) from raw.big").fetchone() == (10_000_000, 49_999_995_000_000)
             [(limit,)] = con.execute("select current_setting('memory_limit')").fetchall()
     finally:
         con.close()
     assert limit == _limit_of(f"{int(size_bytes(settings.duckdb_memory_limit) * INGEST_DUCKDB_SHARE)}B")
+
+
+def test_a_cache_under_half_the_share_is_kept(settings):
+    """Evicting a small cache would only make the next file read its blocks back."""
+    con = connect(settings)  # 2 GB: the share is 1 GB
+    try:
+        with ingest_memory(con, settings) as release_cache:
+            con.execute("create table raw.small as select range as i from range(3_000_000)")
+            con.execute("checkpoint")
+            cached = _cached_table_bytes(con)
+            release_cache()
+            assert _cached_table_bytes(con) == cached > 0
+    finally:
+        con.close()
