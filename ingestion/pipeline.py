@@ -14,11 +14,12 @@ stops with :class:`WarehouseBusy` (exit 2), never with DuckDB's internal lock er
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ from kernel.warehouse import connect, ensure_shared_tables
 #: Seconds to wait for another process's hold on the warehouse: ``Settings.ingest_lock_timeout``.
 LOCK_TIMEOUT_ENV = "HELSEDATA_INGEST_LOCK_TIMEOUT"
 _LOCK_POLL_SECONDS = 0.5
+#: Share of ``Settings.duckdb_memory_limit`` DuckDB may use while an ingest runs. The other half is
+#: the Polars side's: the batches in flight and the pseudonym memo (``MEMO_MAX_ENTRIES``). DuckDB
+#: keeps blocks it has read or written cached up to its limit, so without the share a long ingest
+#: would hold the whole limit in cache on top of the Polars side (docs/ingestion.md, "Memory").
+INGEST_DUCKDB_SHARE = 0.5
+#: The limit DuckDB is set to for a moment after a file, which evicts the blocks it cached (all
+#: already in the database file) — only when they exceed :data:`CACHE_EVICT_SHARE` of its share:
+#: evicting after every file cost ≈ 20 % of the ingest's time at scale 0.05 (the next file reads
+#: them back), while a cache under half the share cannot take the process past its budget.
+_EVICT_LIMIT = "1MB"
+CACHE_EVICT_SHARE = 0.5
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 class WarehouseBusy(RefusedError):
@@ -118,7 +132,7 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
     batch_bytes = settings.ingest_batch_bytes
     results = []
     staging = staging_path(settings.warehouse)
-    with _connect_when_free(settings) as con:
+    with _connect_when_free(settings) as con, ingest_memory(con, settings) as release_cache:
         _configure(con)
         ensure_shared_tables(con)
         ensure_tables(con, source)
@@ -127,6 +141,7 @@ def ingest_files(settings: Settings, source_name: str, paths: Iterable[str | Pat
             with _progress(progress) as bar:
                 for path in paths:
                     results.append(_ingest_one(con, source, path, codec, ctx, batch_bytes, bar, staging))
+                    release_cache()
         finally:
             remove_staging(staging)
     return results
@@ -161,11 +176,55 @@ def _connect_when_free(settings: Settings) -> duckdb.DuckDBPyConnection:
             time.sleep(_LOCK_POLL_SECONDS)
 
 
+def size_bytes(text: str) -> int:
+    """Bytes of a DuckDB memory size such as ``2GB`` (10⁹) or ``512MiB`` (2²⁰), as Settings accepts them.
+
+    >>> size_bytes("2GB"), size_bytes("1.5 KiB")
+    (2000000000, 1536)
+    """
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)", text.strip()).groups()
+    return int(float(number) * _SIZE_UNITS[unit.lower()])
+
+
+@contextmanager
+def ingest_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[Callable[[], None]]:
+    """DuckDB's limit lowered to :data:`INGEST_DUCKDB_SHARE` of the configured one while the ingest
+    runs, then set back (another connection of this process may share the database instance).
+
+    Yields ``release_cache``, called after each file: DuckDB keeps every block it read or wrote
+    cached up to its limit, so without it the cache (and the process) grows file by file until the
+    limit. When the cache passes :data:`CACHE_EVICT_SHARE` of the share, lowering the limit for a
+    moment evicts those blocks — all already in the database file; the next file reads back what
+    it needs.
+    """
+    share_bytes = int(size_bytes(settings.duckdb_memory_limit) * INGEST_DUCKDB_SHARE)
+    share = f"{share_bytes}B"
+
+    def release_cache() -> None:
+        [(used,)] = con.execute("select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()").fetchall()
+        if used <= share_bytes * CACHE_EVICT_SHARE:
+            return
+        try:
+            con.execute(f"set memory_limit = '{_EVICT_LIMIT}'")
+        except duckdb.OutOfMemoryException:  # blocks still pinned: they stay cached, within the share
+            pass
+        con.execute(f"set memory_limit = '{share}'")
+
+    con.execute(f"set memory_limit = '{share}'")
+    try:
+        yield release_cache
+    finally:
+        try:
+            con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        except duckdb.Error:  # a failed connection is closed next; keep the error that failed it
+            pass
+
+
 def _configure(con) -> None:
     """Row order in ``raw`` carries no meaning (``_line_number`` does), so DuckDB need not keep
     insertion order — that lets large inserts and sorts run without buffering for order.
 
-    Memory is bounded by the connection's one limit (:func:`kernel.warehouse.duckdb_config`);
+    DuckDB's memory is bounded by its share of the one limit (:func:`ingest_memory`);
     beyond it DuckDB spills (pseudonymised rows only) to ``warehouse.duckdb.tmp/`` beside the file.
     """
     con.execute("set preserve_insertion_order = false")

@@ -10,11 +10,11 @@ number, separated by a domain prefix so that neither can be joined to the other:
 
 Hashes are computed once per *distinct* value (Python's C-level SHA-256 with the HMAC pads
 precomputed) and mapped back onto the column with a Polars join, rather than once per row. During a
-run, :class:`PseudonymMemo` remembers every ``person_id`` made so far, so a person who appears in
+run, :class:`PseudonymMemo` remembers the ``person_id`` made so far, so a person who appears in
 many batches and yearly files is hashed once per run, not once per batch (at scale 0.02 that is
-≈ 10 times fewer HMACs). Its memory grows with the number of distinct persons (≈ 90 bytes each,
-≈ 0.5 GB for the whole population), not with the number of rows; it lives only in the ingesting
-process and is never written anywhere.
+≈ 10 times fewer HMACs). It is bounded: at most :data:`MEMO_MAX_ENTRIES` numbers (≈ 56 bytes
+each, ≈ 320 MiB — the whole population fits), the oldest forgotten first; it lives only in the
+ingesting process and is never written anywhere.
 
 Guards, because a wrong key fails silently — it still makes 64 hex characters per person:
 
@@ -93,6 +93,12 @@ class PseudonymKey:
         """``person_id`` for every value (nulls stay null), one HMAC per distinct value."""
         return self._map_distinct(values, [PSEUDONYM_DOMAIN])
 
+    def pseudonym_digests(self, values: pl.Series) -> pl.Series:
+        """The 32 raw bytes of :meth:`pseudonyms` for each of ``values`` (distinct, no nulls), in order:
+        the compact form :class:`PseudonymMemo` keeps (``person_id`` is their hex)."""
+        hasher = _PrecomputedHmac(self.secret, PSEUDONYM_DOMAIN)
+        return pl.Series([hasher.digest(v.encode()) for v in values.to_list()], dtype=pl.Binary)
+
     def quarantine_hashes(self, values: pl.Series) -> pl.Series:
         """:meth:`quarantine_hash` for every value (nulls stay null)."""
         return self._map_distinct(values, [PSEUDONYM_DOMAIN, QUARANTINE_DOMAIN])
@@ -113,25 +119,37 @@ class PseudonymKey:
         return frame["hash"].rename(values.name)
 
 
+#: Most identity numbers :class:`PseudonymMemo` remembers: ≈ 56 bytes each (8-byte number, 32-byte
+#: digest, 16-byte view), so ≈ 320 MiB at most — room for everyone in Norway (5.6 M), so a national
+#: run hashes each person once, while the memo never grows past this whatever the data.
+MEMO_MAX_ENTRIES = 6_000_000
+
+
 class PseudonymMemo:
-    """``person_id`` of every identity number pseudonymised so far in this run (in memory only).
+    """``person_id`` of identity numbers pseudonymised so far in this run (in memory only), bounded.
 
     :meth:`pseudonyms` hashes only the numbers it has not seen, then joins. Numbers are kept as
     64-bit integers (an 11-digit number fits, and integer joins are about three times faster than
-    string joins); the lookup first narrows the memo to the batch's distinct numbers (a semi join
-    whose hash table is the small side), so a batch costs a scan of the memo plus work in
-    proportion to its own rows.
+    string joins) and ``person_id`` as its 32 raw digest bytes, turned into hex only for the
+    batch's own rows (half the memory of 64 hex characters). The lookup first narrows the memo to
+    the batch's distinct numbers (a semi join whose hash table is the small side), so a batch
+    costs a scan of the memo plus work in proportion to its own rows.
+
+    At most ``max_entries`` numbers are kept: past that the oldest are forgotten (first in, first
+    out) and hashed again if met again. Forgetting changes only the work, never a ``person_id``.
     """
 
-    def __init__(self, key: PseudonymKey):
-        self._key = key
-        self._known = pl.DataFrame(schema={"n": pl.Int64, "hash": pl.String})
+    def __init__(self, key: PseudonymKey, max_entries: int = MEMO_MAX_ENTRIES):
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._key, self._max_entries = key, max_entries
+        self._known = pl.DataFrame(schema={"n": pl.Int64, "digest": pl.Binary})
 
     def __len__(self) -> int:
         return self._known.height
 
     def pseudonyms(self, values: pl.Series) -> pl.Series:
-        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct number is hashed once per memo.
+        """Same result as :meth:`PseudonymKey.pseudonyms`; each distinct number is hashed once while remembered.
 
         Values that are not all 11-digit numbers (never the case for rows that passed the rules)
         are hashed directly, without the memo: only there is the text ↔ integer mapping one to one.
@@ -141,14 +159,21 @@ class PseudonymMemo:
             return self._key.pseudonyms(values)
         numbers = text.cast(pl.Int64).to_frame("n")
         distinct = numbers.drop_nulls().unique()
-        new = distinct.join(self._known, on="n", how="anti")
-        if new.height:
-            fresh = new.with_columns(self._key.pseudonyms(new["n"].cast(pl.String).str.zfill(11)).alias("hash"))
-            self._known = pl.concat([self._known, fresh], rechunk=False)
-            if self._known.n_chunks() > 64:
-                self._known = self._known.rechunk()
         table = self._known.join(distinct, on="n", how="semi")
+        new = distinct.join(table, on="n", how="anti")
+        if new.height:
+            fresh = new.with_columns(self._key.pseudonym_digests(new["n"].cast(pl.String).str.zfill(11)).alias("digest"))
+            table = pl.concat([table, fresh])
+            self._remember(fresh)
+        table = table.select("n", pl.col("digest").bin.encode("hex").alias("hash"))
         return numbers.join(table, on="n", how="left", maintain_order="left")["hash"].rename(values.name)
+
+    def _remember(self, fresh: pl.DataFrame) -> None:
+        """Append ``fresh``; keep only the newest :attr:`_max_entries`."""
+        known = pl.concat([self._known, fresh], rechunk=False)
+        if known.height > self._max_entries:
+            known = known.tail(self._max_entries)
+        self._known = known.rechunk() if known.n_chunks() > 64 else known
 
 
 class _PrecomputedHmac:

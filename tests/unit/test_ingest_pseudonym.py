@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ingestion.pseudonym import (
@@ -176,6 +177,7 @@ NUMBERS = st.one_of(st.none(), st.sampled_from(["13888012235", "01015450068", "0
 ODD = st.sampled_from(["x", "", "7", "1015450068", " 01015450068"])
 
 
+@hypothesis_settings(deadline=None)  # Polars' first joins are slow on a loaded machine
 @given(st.lists(st.one_of(st.lists(NUMBERS, max_size=12), st.lists(st.one_of(NUMBERS, ODD), max_size=12)), max_size=5))
 def test_memo_gives_the_keys_pseudonyms_batch_after_batch(batches):
     """Leading zeros matter (01015450068 ≠ 1015450068) and anything but 11 digits bypasses the memo."""
@@ -187,15 +189,44 @@ def test_memo_gives_the_keys_pseudonyms_batch_after_batch(batches):
 
 def test_memo_hashes_each_distinct_number_once_per_run(monkeypatch):
     hashed: list[str] = []
-    real = PseudonymKey.pseudonyms
+    real = PseudonymKey.pseudonym_digests
 
     def recording(self, values):
         hashed.extend(values.to_list())
         return real(self, values)
 
-    monkeypatch.setattr(PseudonymKey, "pseudonyms", recording)
+    monkeypatch.setattr(PseudonymKey, "pseudonym_digests", recording)
     memo = PseudonymMemo(KEY)
     memo.pseudonyms(pl.Series(["13888012235", "01015450068", "13888012235"]))
     memo.pseudonyms(pl.Series(["01015450068", "13888012235", "02020250081"]))
     assert sorted(hashed) == ["01015450068", "02020250081", "13888012235"]
     assert len(memo) == 3
+
+
+@hypothesis_settings(deadline=None)
+@given(st.lists(st.lists(NUMBERS, max_size=12), max_size=6), st.integers(min_value=1, max_value=4))
+def test_a_memo_with_a_tiny_cap_gives_the_same_pseudonyms_and_stays_within_it(batches, cap):
+    """Forgetting (first in, first out) changes only how often a number is hashed, never its person_id."""
+    capped, uncapped = PseudonymMemo(KEY, max_entries=cap), PseudonymMemo(KEY)
+    for batch in batches:
+        values = pl.Series("fnr", batch, dtype=pl.String)
+        assert capped.pseudonyms(values).to_list() == uncapped.pseudonyms(values).to_list() == KEY.pseudonyms(values).to_list()
+        assert len(capped) <= cap
+
+
+def test_a_full_memo_forgets_its_oldest_numbers_first(monkeypatch):
+    hashed: list[str] = []
+    real = PseudonymKey.pseudonym_digests
+
+    def recording(self, values):
+        hashed.extend(values.to_list())
+        return real(self, values)
+
+    monkeypatch.setattr(PseudonymKey, "pseudonym_digests", recording)
+    memo = PseudonymMemo(KEY, max_entries=2)
+    for number in ["13888012235", "01015450068", "02020250081"]:
+        memo.pseudonyms(pl.Series([number]))
+    hashed.clear()
+    memo.pseudonyms(pl.Series(["02020250081", "01015450068", "13888012235"]))
+    assert hashed == ["13888012235"]  # the oldest was forgotten; the two newest were remembered
+    assert len(memo) == 2

@@ -8,9 +8,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from ingestion.reader import FileRejected, check_header, normalise_encoding, read_batches, read_header, split_fields, unquote
+from ingestion.reader import (
+    FileRejected,
+    _long_lines,
+    check_header,
+    normalise_encoding,
+    read_batches,
+    read_header,
+    split_fields,
+    unquote,
+)
 from kernel.errors import UserInputError
 
 
@@ -125,3 +135,12 @@ def test_split_fields_matches_splitting_each_line_in_python(texts):
         parts = text.split(";")
         assert [row[name] for name in header] == [unquote(parts[i]) if i < len(parts) else None for i in range(3)]
         assert row["_field_count"] == len(parts)
+
+
+@hypothesis_settings(deadline=None)
+@given(st.text(alphabet="a\n", max_size=300), st.integers(min_value=1, max_value=40))
+def test_long_lines_are_found_whatever_their_position(text, max_line_bytes):
+    """The quick "every window has a newline" proof never hides an over-long line."""
+    data = text.encode()
+    expected = [i for i, line in enumerate(data.split(b"\n")) if len(line) > max_line_bytes]
+    assert _long_lines(data, max_line_bytes) == expected
