@@ -137,6 +137,12 @@ class PublishedStatus:
         return STATUS_TEXTS.get(self.status or "", NO_TARGET_TEXT)
 
     @property
+    def label(self) -> str:
+        """The status in one or two words (``Rød``, ``Skjult (:)``), for the line under a big
+        number: Superset shrinks that line to fit the chart's width, so it is kept short."""
+        return self.text.split(" – ")[0]
+
+    @property
     def colour(self) -> str | None:
         """The traffic-light colour; None for a status without one (no target, no value, hidden)."""
         return None if self.suppressed else STATUS_COLOURS.get(self.status or "")
@@ -280,7 +286,7 @@ def _colour_by_status(path: Path, config: dict[str, Any], indicators: Mapping[st
     params = config["params"]
     published = statuses.get(indicator_id)
     colour = published.colour if published else None
-    status = published.text if published else "Ingen publisert status"
+    status = published.label if published else "Ikke publisert"
     params["subtitle"] = f"{status} · {indicators[indicator_id]['target_text']}"
     params["conditional_formatting"] = (
         [{"column": metric_label(params["metric"]), "operator": "None", "colorScheme": colour}] if colour else [])

@@ -151,9 +151,9 @@ def test_each_big_number_is_coloured_by_its_published_status_with_status_and_tar
                                  ("digital_konsultasjon_andel", "#2e7d32")]:
         assert params[indicator_id]["conditional_formatting"] == [
             {"column": "siste_verdi", "operator": "None", "colorScheme": colour}]
-        assert params[indicator_id]["subtitle"].startswith(STATUSES[indicator_id].text + " · Mål: ")
+        assert params[indicator_id]["subtitle"].startswith(STATUSES[indicator_id].label + " · Mål: ")
     # the published (demo-scaled) target, not the seed's national 150 000
-    assert params["vft_mottakere"]["subtitle"] == "Rød – bak mål og trend · Mål: 1\u00a0500 innen 2025 (illustrativt)"
+    assert params["vft_mottakere"]["subtitle"] == "Rød · Mål: 1\u00a0500 innen 2025 (illustrativt)"
     assert params["digital_konsultasjon_andel"]["subtitle"].endswith("Mål: 25\u00a0% innen 2025")
     # a withheld status has no colour: the number is drawn like any text
     assert params["register_digital_95"]["conditional_formatting"] == []
@@ -163,7 +163,7 @@ def test_each_big_number_is_coloured_by_its_published_status_with_status_and_tar
 def test_without_a_published_status_a_big_number_has_no_colour(bundle):
     for indicator_id, params in big_numbers(bundle).items():
         assert params["conditional_formatting"] == [], indicator_id
-        assert params["subtitle"].startswith("Ingen publisert status · "), indicator_id
+        assert params["subtitle"].startswith("Ikke publisert · "), indicator_id
 
 
 def test_the_trend_line_marks_the_published_target():
