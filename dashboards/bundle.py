@@ -13,7 +13,11 @@ write by hand:
   data API (``/api/v1/chart/<id>/data/``), reports and thumbnails run the same query the
   dashboard shows (an imported chart without one answers "Chart has no query context saved");
 * each dashboard's ``position`` (from ``rows``) and native filters (from ``filters``), with
-  every chart whose dataset lacks the filter's column kept out of the filter's scope.
+  every chart whose dataset lacks the filter's column kept out of the filter's scope;
+* for a big number declared with ``status_of: <indicator_id>``, the colour of that indicator's
+  traffic light and a subtitle with its status and target, taken from ``public.indicator_status``
+  as this publication wrote it (:class:`PublishedStatus`), so the number, the status table and
+  the trend's target line all say the same.
 
 Only physical datasets on ``public.*`` tables are accepted: Superset never sees raw, staging or
 mart tables, nor SQL of its own.
@@ -37,6 +41,16 @@ VERSION = "1.0.0"
 PUBLIC_SCHEMA = "public"
 #: Chart types this builder can write a query context for.
 TIMESERIES = ("echarts_timeseries_line", "echarts_timeseries_bar")
+#: Traffic-light colours, dark enough for text on white (WCAG AA, at least 4.5:1: green 5.1,
+#: yellow – a dark amber – 5.5, red 5.6). A big number is drawn in its colour; the status table
+#: uses them as cell backgrounds, on which Superset picks the more readable of black and white
+#: (white here, the same contrast).
+STATUS_COLOURS = {"green": "#2e7d32", "yellow": "#8a6100", "red": "#c62828"}
+#: How a status reads, in the status table (``status_tekst``) and under a big number.
+STATUS_TEXTS = {"green": "Grønn – nådd eller i rute", "yellow": "Gul – innenfor 10 % av målet",
+                "red": "Rød – bak mål og trend", "no_data": "Ingen verdi ennå"}
+SUPPRESSED_STATUS_TEXT = "Skjult (:)"
+NO_TARGET_TEXT = "Uten mål"
 
 
 def object_uuid(kind: str, name: str) -> str:
@@ -101,16 +115,70 @@ def norwegian_number(value: float, unit: str = "") -> str:
     return text.replace(",", "\u00a0").replace(".", ",")
 
 
-def template_context(warehouse_uri: str) -> dict[str, Any]:
-    """What the declaration templates can use, from the dbt seeds (written once, there)."""
+@dataclass(frozen=True)
+class PublishedStatus:
+    """One indicator's row of ``public.indicator_status`` (breakdown ``alle``) as published.
+
+    The target is the published one: in a demo warehouse the status mart scales count targets
+    by the demo scale (:mod:`kernel.demo`), so the seed's national target would not match.
+    """
+
+    status: str | None
+    suppressed: bool
+    target: float | None
+    target_year: int | None
+    target_is_illustrative: bool
+
+    @property
+    def text(self) -> str:
+        """The status in words, as the status table says it (``status_tekst``)."""
+        if self.suppressed:
+            return SUPPRESSED_STATUS_TEXT
+        return STATUS_TEXTS.get(self.status or "", NO_TARGET_TEXT)
+
+    @property
+    def label(self) -> str:
+        """The status in one or two words (``Rød``, ``Skjult (:)``), for the line under a big
+        number: Superset shrinks that line to fit the chart's width, so it is kept short."""
+        return self.text.split(" – ")[0]
+
+    @property
+    def colour(self) -> str | None:
+        """The traffic-light colour; None for a status without one (no target, no value, hidden)."""
+        return None if self.suppressed else STATUS_COLOURS.get(self.status or "")
+
+
+def target_text(target: float | None, unit: str, year: Any, illustrative: bool) -> str:
+    """``Mål: 1 500 innen 2025 (illustrativt)``, or ``Ingen mål satt``.
+
+    >>> target_text(0.25, "andel", 2025, False), target_text(None, "personer", None, False)
+    ('Mål: 25\xa0% innen 2025', 'Ingen mål satt')
+    """
+    if target is None:
+        return "Ingen mål satt"
+    return (f"Mål: {norwegian_number(float(target), unit)} innen {year}"
+            + (" (illustrativt)" if illustrative else ""))
+
+
+def template_context(warehouse_uri: str, statuses: Mapping[str, PublishedStatus] | None = None) -> dict[str, Any]:
+    """What the declaration templates can use, from the dbt seeds (written once, there) and,
+    for targets, the published status (``statuses``; the seed's target where none is given)."""
     from kernel.codelists import read_seed
 
+    statuses = statuses or {}
     indicators = {row["indicator_id"]: dict(row) for row in read_seed("indicator_definitions")}
-    for row in indicators.values():
-        row["target_text"] = (
-            f"Mål: {norwegian_number(float(row['target']), row['unit'])} innen {row['target_year']}"
-            + (" (illustrativt)" if row["target_is_illustrative"] == "true" else "")
-            if row["target"] else "Ingen mål satt")
+    for indicator_id, row in indicators.items():
+        published = statuses.get(indicator_id)
+        if published is not None:
+            row.update(target=published.target, target_year=published.target_year,
+                       target_is_illustrative=published.target_is_illustrative)
+        else:
+            row.update(target=float(row["target"]) if row["target"] else None,
+                       target_is_illustrative=row["target_is_illustrative"] == "true")
+        row["target_text"] = target_text(row["target"], row["unit"], row["target_year"],
+                                         row["target_is_illustrative"])
+    status_text_sql = (f"CASE WHEN suppressed THEN '{SUPPRESSED_STATUS_TEXT}' ELSE "
+                       + sql_case("status", STATUS_TEXTS, default=f"'{NO_TARGET_TEXT}'") + " END")
     fylker = {row["fylkesnummer"]: row["fylkesnavn"] for row in read_seed("fylker_2024")}
     return {
         "warehouse_uri": warehouse_uri,
@@ -120,6 +188,9 @@ def template_context(warehouse_uri: str) -> dict[str, Any]:
         "strategy_goal_sql": sql_case("indicator_id", {k: v["strategy_goal"] for k, v in indicators.items()}),
         "unit_sql": sql_case("indicator_id", {k: v["unit"] for k, v in indicators.items()}),
         "fylke_sql": sql_case("substr(geo_code, 1, 2)", fylker),
+        "status_text_sql": status_text_sql,
+        "status_texts": STATUS_TEXTS,
+        "status_colours": STATUS_COLOURS,
     }
 
 
@@ -127,9 +198,15 @@ def template_context(warehouse_uri: str) -> dict[str, Any]:
 # building
 
 
-def build_bundle(warehouse_uri: str, root: Path = DECLARATIONS) -> Bundle:
-    """Render every declaration under ``root`` into one import bundle."""
-    context = template_context(warehouse_uri)
+def build_bundle(warehouse_uri: str, root: Path = DECLARATIONS,
+                 statuses: Mapping[str, PublishedStatus] | None = None) -> Bundle:
+    """Render every declaration under ``root`` into one import bundle.
+
+    ``statuses``: indicator_id → its published status (:func:`dashboards.superset.published_statuses`);
+    without one, a big number has no status colour and shows the seed's target.
+    """
+    statuses = statuses or {}
+    context = template_context(warehouse_uri, statuses)
     bundle = Bundle()
     database_uuids = {}
     for path, config in _declarations(root / "databases", context):
@@ -142,7 +219,7 @@ def build_bundle(warehouse_uri: str, root: Path = DECLARATIONS) -> Bundle:
         bundle.files[f"datasets/{path.stem}.yaml"] = datasets[path.stem]
     charts: dict[str, dict[str, Any]] = {}
     for path, config in _declarations(root / "charts", context):
-        charts[path.stem] = _chart(path, config, datasets)
+        charts[path.stem] = _chart(path, config, datasets, context["indicators"], statuses)
         bundle.files[f"charts/{path.stem}.yaml"] = charts[path.stem]
     for path, config in _declarations(root / "dashboards", context):
         bundle.files[f"dashboards/{path.stem}.yaml"] = _dashboard(path, config, charts, datasets)
@@ -172,11 +249,14 @@ def _dataset(path: Path, config: dict[str, Any], database_uuids: Mapping[str, st
     return config
 
 
-def _chart(path: Path, config: dict[str, Any], datasets: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+def _chart(path: Path, config: dict[str, Any], datasets: Mapping[str, dict[str, Any]],
+           indicators: Mapping[str, Mapping[str, Any]], statuses: Mapping[str, PublishedStatus]) -> dict[str, Any]:
     dataset = config.pop("dataset")
     if dataset not in datasets:
         raise ValueError(f"{path}: unknown dataset {dataset!r}")
     params = config.setdefault("params", {})
+    if "status_of" in config:
+        _colour_by_status(path, config, indicators, statuses)
     params["adhoc_filters"] = [*_where_filters(config.pop("where", {})), *params.get("adhoc_filters", [])]
     params.update(viz_type=config["viz_type"], datasource="0__table", extra_form_data={})
     try:
@@ -186,6 +266,30 @@ def _chart(path: Path, config: dict[str, Any], datasets: Mapping[str, dict[str, 
     config.update(uuid=object_uuid("chart", path.stem), dataset_uuid=datasets[dataset]["uuid"],
                   query_context=json.dumps(query_context), version=VERSION)
     return config
+
+
+def _colour_by_status(path: Path, config: dict[str, Any], indicators: Mapping[str, Mapping[str, Any]],
+                      statuses: Mapping[str, PublishedStatus]) -> None:
+    """A big number in its indicator's traffic-light colour, with status and target under it.
+
+    Superset's Big Number colours its number by ``conditional_formatting`` rules tested on the
+    number itself (Superset 6.1: BigNumberTotal/transformProps, solid colours). The status is
+    not a function of the number alone (it weighs the trend too), so the rule is written from
+    the published status: operator ``None`` matches any value of the metric. Superset reads the
+    warehouse live, but ``public.*`` changes only when ``helsedata publish`` runs, and every
+    publish imports the bundle again, so the colour and the table cannot disagree.
+    """
+    indicator_id = config.pop("status_of")
+    if config["viz_type"] != "big_number_total" or indicator_id not in indicators:
+        raise ValueError(f"{path}: status_of needs a big_number_total chart and a known indicator, "
+                         f"got {config['viz_type']!r} and {indicator_id!r}")
+    params = config["params"]
+    published = statuses.get(indicator_id)
+    colour = published.colour if published else None
+    status = published.label if published else "Ikke publisert"
+    params["subtitle"] = f"{status} · {indicators[indicator_id]['target_text']}"
+    params["conditional_formatting"] = (
+        [{"column": metric_label(params["metric"]), "operator": "None", "colorScheme": colour}] if colour else [])
 
 
 def _where_filters(where: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Screenshots of the Superset dashboards as a logged-in person sees them (headless Chromium).
 
-Used by the real-Superset test (no dashboard may show "Data error" or "Empty query") and by
-``scripts/superset-local.sh --screenshots DIR``, which makes the pictures in ``docs/img/``.
+Used by the real-Superset test (no dashboard may show "Data error" or "Empty query", and each
+big number is drawn in its status colour) and by ``scripts/superset-local.sh --screenshots DIR``,
+which makes the pictures in ``docs/img/``.
 Playwright drives the system's Chromium (``/usr/bin/chromium``, Debian's package); no browser is
 ever downloaded.
 
@@ -31,11 +32,36 @@ LOAD_TIMEOUT_MS = 180_000
 ANIMATION_MS = 2_500
 
 
+#: For every Big Number chart on the page: its chart id, the number's text, the colour the
+#: browser draws it in and the first opaque background behind it (computed styles).
+BIG_NUMBERS_JS = """() => [...document.querySelectorAll('[data-test-viz-type="big_number_total"]')].map(chart => {
+  const number = chart.querySelector('.header-line');
+  let background = 'rgba(0, 0, 0, 0)';
+  for (let el = number; el; el = el.parentElement) {
+    const colour = getComputedStyle(el).backgroundColor;
+    if (colour !== 'transparent' && !/^rgba\\(.*, 0\\)$/.test(colour)) { background = colour; break; }
+  }
+  return {id: Number(chart.getAttribute('data-test-chart-id')), text: number ? number.innerText : '',
+          colour: number ? getComputedStyle(number).color : '', background};
+})"""
+
+
+@dataclass(frozen=True)
+class BigNumber:
+    """A Big Number as the browser draws it (colours as CSS ``rgb(r, g, b)``)."""
+
+    chart_id: int
+    text: str
+    colour: str
+    background: str
+
+
 @dataclass(frozen=True)
 class DashboardShot:
     slug: str
     png: Path
     text: str  # every text on the page once the charts have loaded
+    big_numbers: tuple[BigNumber, ...] = ()
 
     def errors(self) -> list[str]:
         """The error texts the page shows (empty when every chart rendered data)."""
@@ -78,7 +104,9 @@ def screenshot_dashboards(url: str, username: str, password: str, out: Path,
                 page.wait_for_timeout(ANIMATION_MS)
                 png = out / f"superset-{slug}.png"
                 page.screenshot(path=str(png), full_page=True)
-                shots.append(DashboardShot(slug, png, page.inner_text("body")))
+                big_numbers = tuple(BigNumber(b["id"], b["text"], b["colour"], b["background"])
+                                    for b in page.evaluate(BIG_NUMBERS_JS))
+                shots.append(DashboardShot(slug, png, page.inner_text("body"), big_numbers))
         finally:
             browser.close()
     return shots

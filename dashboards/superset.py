@@ -11,7 +11,9 @@ updates the same objects: same ids, no duplicates.
 * the database ``helsedata`` opens the warehouse **read-only**
   (``duckdb:////abs/path/warehouse.duckdb?access_mode=read_only``), DML and SQL Lab off;
 * datasets are physical tables in ``public`` only;
-* three dashboards: Strategistatus, Velferdsteknologi, Innrapportering til helseregistre.
+* three dashboards: Strategistatus, Velferdsteknologi, Innrapportering til helseregistre;
+* the big numbers of Strategistatus take their colour, status and target from
+  ``public.indicator_status`` as this publication wrote it (:func:`published_statuses`).
 
 API: ``/api/v1/security/login`` (JWT access token), then ``/api/v1/security/csrf_token/`` (CSRF
 token bound to the session cookie) for every write.
@@ -23,6 +25,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dashboards.bundle import PublishedStatus, build_bundle
 from kernel.config import Settings, SupersetSettings
 from kernel.errors import PipelineFailure
 
@@ -161,18 +164,42 @@ def chart_ids_in_layout(position: Mapping[str, Any]) -> dict[str, int]:
             if isinstance(item, Mapping) and item.get("type") == "CHART"}
 
 
+STATUS_TABLE = "public.indicator_status"
+
+
+def published_statuses(settings: Settings) -> dict[str, PublishedStatus]:
+    """indicator_id → its published status (breakdown ``alle``) from ``public.indicator_status``.
+
+    Empty when the warehouse has no such table (nothing published yet): the big numbers are then
+    drawn without a status colour.
+    """
+    if not settings.warehouse.exists():
+        return {}
+    from kernel.warehouse import read_only
+
+    schema, table = STATUS_TABLE.split(".")
+    with read_only(settings) as con:
+        exists = con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                             "and table_name = ?", [schema, table]).fetchone()[0]
+        if not exists:
+            return {}
+        rows = con.execute(f"select indicator_id, status, suppressed, target, target_year, target_is_illustrative "
+                           f"from {STATUS_TABLE} where breakdown_code = 'alle'").fetchall()
+    return {indicator_id: PublishedStatus(status=status, suppressed=bool(suppressed), target=target,
+                                          target_year=target_year, target_is_illustrative=bool(illustrative))
+            for indicator_id, status, suppressed, target, target_year, illustrative in rows}
+
+
 def refresh_superset(config: SupersetSettings, settings: Settings, tables: Sequence[str],
                      session=None) -> dict[str, Any]:
     """Import the declared database, datasets, charts and dashboards; return their ids.
 
     ``tables`` are the tables the publication wrote; only ``public.*`` may be given.
     """
-    from dashboards.bundle import build_bundle
-
     for qualified in tables:
         if qualified.split(".")[0] != "public":
             raise ValueError(f"only public tables are exposed in Superset, not {qualified}")
-    bundle = build_bundle(duckdb_uri(settings))
+    bundle = build_bundle(duckdb_uri(settings), statuses=published_statuses(settings))
     archive = bundle.to_zip()
     client = SupersetClient(config, session=session)
     client.login()

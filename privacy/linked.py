@@ -199,10 +199,13 @@ class _State:
         sums = [r for r in relations if isinstance(r, Sum)]
         near: dict[Key, set[Key]] = defaultdict(set)  # cell → the cells sharing a relation with it
         totals: dict[Key, set[Key]] = defaultdict(set)  # cell → the totals it is a child of
+        caps: dict[Key, set[Key]] = defaultdict(set)  # cell → the cells it is at most (one each)
         for relation in relations:
             members = set(_members(relation))
             for cell in members:
                 near[cell] |= members
+            if isinstance(relation, AtMost) and len(relation.left) == len(relation.right) == 1:
+                caps[relation.left[0]].add(relation.right[0])
         for group in sums:
             for child in group.children:
                 totals[child].add(group.total)
@@ -212,8 +215,9 @@ class _State:
             if not weak:
                 return
             before = len(self.hidden_rows)
-            for cell in weak:
-                self._widen(cell, near, totals)
+            for cell, high in weak.items():
+                if not self._hide_binding_cap(cell, high, caps):
+                    self._widen(cell, near, totals)
             if len(self.hidden_rows) == before:
                 raise PipelineFailure(
                     f"utleveringskontrollen kan ikke beskytte skjulte celler {sorted(map(repr, weak))[:3]}: "
@@ -254,6 +258,26 @@ class _State:
                         break  # every child with units is hidden; the audit decides the rest
                     changed = True
 
+    def _hide_binding_cap(self, cell: Key, high: float, caps: Mapping[Key, set[Key]]) -> bool:
+        """Hide the shown cap that holds ``cell`` down, if there is one; True when it did.
+
+        A cap is a shown cell that ``cell`` is at most, directly or through hidden caps (80+
+        ≤ 67+ ≤ all recipients in a kommune). When the attacker's largest value of ``cell``
+        (``high``) is a cap's value, that cap is why the interval is too narrow, and only
+        hiding it (or a cap between) widens it; hiding a total elsewhere, as :meth:`_widen`
+        would, leaves the cell as narrow as before and spreads suppression up to the fylker.
+        """
+        seen, frontier, binding = {cell}, [cell], []
+        while frontier:
+            above = {c for f in frontier for c in caps.get(f, ())} - seen
+            seen |= above
+            binding += [c for c in self._shown_candidates(above) if self.tables.values[c] <= high + 1e-6]
+            frontier = [c for c in above if self.hidden(c)]
+        if not binding:
+            return False
+        self._hide(self._smallest(binding))
+        return True
+
     def _widen(self, cell: Key, near: Mapping[Key, set[Key]], totals: Mapping[Key, set[Key]]) -> None:
         """Hide a shown cell sharing a relation with ``cell`` (or, if there is none, with a hidden
         neighbour of it, and so on): a child before a total above it (the national figure
@@ -271,8 +295,9 @@ class _State:
             seen |= ring
             frontier = {c for c in ring if self.hidden(c)}
 
-    def _audit(self, relations: list[Sum | AtMost]) -> list[Key]:
-        """Hidden cells whose feasible interval the attacker's program shows to be too narrow."""
+    def _audit(self, relations: list[Sum | AtMost]) -> dict[Key, float]:
+        """Hidden cells whose feasible interval the attacker's program shows to be too narrow,
+        with the largest value the attacker found for each."""
         import numpy as np
 
         values = self.tables.values
@@ -326,7 +351,7 @@ class _State:
             solve(dict(zip(pending, direction * weights)))
             stalled = stalled + 1 if len(open_cells()) == len(pending) else 0
         # Phase 2: the exact maximum and minimum of every cell still open.
-        weak = []
+        weak: dict[Key, float] = {}
         for i in open_cells():
             for sign in (-1.0, 1.0):  # maximise, then minimise
                 if not solve({i: sign}):
@@ -334,7 +359,7 @@ class _State:
                 if is_protected(truth[i], low[i], high[i], self.threshold, self.margin):
                     break
             else:
-                weak.append(hidden[i])
+                weak[hidden[i]] = float(high[i])
         self.safe |= {hidden[i] for i in check} - set(weak)
         return weak
 

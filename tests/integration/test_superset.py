@@ -27,10 +27,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from dashboards.bundle import DECLARATIONS
+from dashboards.bundle import DECLARATIONS, STATUS_COLOURS, STATUS_TEXTS
 from dashboards.superset import IMPORT_ORDER, refresh_superset, rison
 from kernel.config import Settings, SupersetSettings
 from kernel.errors import ConfigurationError, PipelineFailure
+from tests.wcag import contrast_ratio, rgb
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN, CSRF, COOKIE = "jwt-token", "csrf-token", "session=fake-session"
@@ -409,8 +410,19 @@ def test_real_second_publish_changes_nothing(published):
     assert len(everything["chart"]) == len(list((DECLARATIONS / "charts").glob("*.yaml")))
 
 
+def metric_values(form_data: dict, result: dict) -> list:
+    """The values a chart draws: every cell outside its dimension columns (x axis, group-by)
+    that is not NULL or empty. A raw table has no dimensions: all its cells count."""
+    dimensions = set() if form_data.get("query_mode") == "raw" else {
+        form_data.get("x_axis"), *form_data.get("groupby", [])}
+    columns = [c for c in result["colnames"] if c not in dimensions]
+    return [row[c] for row in result["data"] for c in columns if row[c] not in (None, "")]
+
+
 @real
-def test_real_every_chart_of_every_dashboard_answers_with_rows(published):
+def test_real_every_chart_of_every_dashboard_answers_with_rows_and_values(published):
+    """Rows are not enough: a bar chart whose every bar is suppressed answers with rows of NULL
+    and shows an empty frame."""
     session, url = published["session"], published["url"]
     for slug, dashboard_id in published["second"]["superset"]["dashboards"].items():
         charts = session.get(f"{url}/api/v1/dashboard/{dashboard_id}/charts").json()["result"]
@@ -421,6 +433,8 @@ def test_real_every_chart_of_every_dashboard_answers_with_rows(published):
             (result,) = answer.json()["result"]
             assert result.get("error") is None, (slug, chart["slice_name"], result["error"])
             assert result["rowcount"] > 0 and result["data"], (slug, chart["slice_name"], "no rows")
+            form_data = json.loads(session.get(f"{url}/api/v1/chart/{chart['id']}").json()["result"]["params"])
+            assert metric_values(form_data, result), (slug, chart["slice_name"], "every value is NULL", result["data"][:5])
 
 
 @real
@@ -446,12 +460,17 @@ def test_real_database_is_read_only_and_shows_only_public_tables(published):
         assert dataset["schema"] == "public" and not dataset["sql"]
 
 
-@real
-def test_real_dashboards_render_in_chromium_without_errors(published, tmp_path):
+@pytest.fixture(scope="module")
+def shots(published, tmp_path_factory):
+    """Every dashboard in headless Chromium, logged in (PNGs in the test's tmp dir)."""
     from dashboards.screenshots import screenshot_dashboards
 
     config = published["config"]
-    shots = screenshot_dashboards(config.url, config.username, config.password, tmp_path)
+    return screenshot_dashboards(config.url, config.username, config.password, tmp_path_factory.mktemp("shots"))
+
+
+@real
+def test_real_dashboards_render_in_chromium_without_errors(shots):
     assert [s.slug for s in shots] == list(SLUGS)
     for shot in shots:
         assert shot.errors() == [], (shot.slug, shot.errors(), shot.png)
@@ -460,3 +479,40 @@ def test_real_dashboards_render_in_chromium_without_errors(published, tmp_path):
     strategy = next(s for s in shots if s.slug == "strategistatus").text
     assert re.search(r"\d\u00a0\d{3}", strategy)  # Norwegian thousands: "1 335"
     assert re.search(r"\d+,\d\u00a0%", strategy)  # and "27,0 %"
+
+
+@real
+def test_real_big_numbers_show_the_status_colour_of_public_indicator_status(published, shots):
+    """Each Strategistatus big number is drawn in the traffic-light colour its indicator has in
+    public.indicator_status (the status table's source), readable (WCAG AA) on its background,
+    with the status and the published target under it."""
+    import duckdb
+
+    session, url = published["session"], published["url"]
+    with duckdb.connect(str(published["home"] / "warehouse.duckdb"), read_only=True) as con:
+        status = {i: (s, suppressed, t) for i, s, suppressed, t in con.execute(
+            "select indicator_id, status, suppressed, target from public.indicator_status where breakdown_code = 'alle'"
+        ).fetchall()}
+    charts = {key[len("status_"):]: chart_id for key, chart_id in published["second"]["superset"]["charts"].items()
+              if key.startswith("status_") and key != "status_tabell"}
+    (strategy,) = [s for s in shots if s.slug == "strategistatus"]
+    drawn = {b.chart_id: b for b in strategy.big_numbers}
+    assert set(drawn) == set(charts.values()), (drawn, charts)
+    coloured = 0
+    for indicator_id, chart_id in charts.items():
+        code, suppressed, target = status[indicator_id]
+        expected = None if suppressed else STATUS_COLOURS.get(code)
+        params = json.loads(session.get(f"{url}/api/v1/chart/{chart_id}").json()["result"]["params"])
+        rules = params["conditional_formatting"]
+        assert [r["colorScheme"] for r in rules] == ([expected] if expected else []), (indicator_id, code, rules)
+        if code in STATUS_TEXTS and not suppressed:  # "Rød · Mål: …" (the table's "Rød – bak mål og trend")
+            assert params["subtitle"].startswith(STATUS_TEXTS[code].split(" – ")[0] + " · "), (indicator_id, params["subtitle"])
+        target_shown = f"{target * 100:.0f}\u00a0%" if target < 1 else f"{target:,.0f}".replace(",", "\u00a0")
+        assert f"Mål: {target_shown} innen" in params["subtitle"], (indicator_id, params["subtitle"])
+        number = drawn[chart_id]
+        assert number.text.strip(), indicator_id
+        if expected:
+            coloured += 1
+            assert rgb(number.colour) == rgb(expected), (indicator_id, code, number)
+        assert contrast_ratio(number.colour, number.background) >= 4.5, (indicator_id, number)
+    assert coloured, "no big number has a status colour at demo scale"

@@ -215,3 +215,24 @@ def test_status_of_a_suppressed_value_is_withheld():
     out = protect_status([mart], [_national("2024", None, True), _national("2017", 40.0)])[0]
     assert out["latest_value"] is None and out["suppressed"]
     assert all(out[c] is None for c in ("trend_per_year", "projected_value", "relative_gap", "status"))
+
+
+def test_a_small_count_held_down_by_a_shown_cap_hides_the_cap_not_a_sibling():
+    """80+ in kommune A is 3 and at most A's 7 recipients of all ages: while 7 is shown, an
+    attacker knows 80+ in A is 1–7, too narrow for a small count (needs 8). Hiding A's 7 is the
+    only fix; hiding another kommune's 80+ (the old widening) changed nothing and suppressed
+    more, and at demo scale spread up to every fylke rate."""
+    from privacy.linked import LinkedTables, protect_linked
+
+    counts = {"all": {"A": 7, "B": 50, "C": 60}, "80": {"A": 3, "B": 30, "C": 40}}
+    tables = LinkedTables(values={}, rows={})
+    for group, kommuner in counts.items():
+        for kommune, value in {**kommuner, "F": sum(kommuner.values())}.items():
+            tables.values[(group, kommune)] = value
+            tables.rows[(group, kommune)] = (group, kommune)
+        tables.add_sum((group, "F"), [(group, k) for k in kommuner])
+    for kommune in ("A", "B", "C", "F"):
+        tables.add_at_most([("80", kommune)], [("all", kommune)])
+    p = protect_linked(tables)
+    assert p.primary == {("80", "A")}
+    assert p.secondary == {("all", "A"), ("all", "B"), ("80", "B")}  # the cap, and one more of each sum

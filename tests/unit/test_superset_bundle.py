@@ -12,10 +12,14 @@ import yaml
 
 from dashboards.bundle import (
     DECLARATIONS,
+    STATUS_COLOURS,
+    STATUS_TEXTS,
+    PublishedStatus,
     build_bundle,
     build_query_context,
     object_uuid,
 )
+from tests.wcag import contrast_ratio
 
 URI = "duckdb:////srv/helsedata/warehouse.duckdb?access_mode=read_only"
 
@@ -125,3 +129,68 @@ def test_the_three_dashboards_and_their_filters(bundle, slug, title, filters):
     dashboard = bundle.files[f"dashboards/{slug}.yaml"]
     assert (dashboard["slug"], dashboard["dashboard_title"]) == (slug, title)
     assert [f["name"] for f in dashboard["metadata"]["native_filter_configuration"]] == filters
+
+
+STATUSES = {
+    "vft_mottakere": PublishedStatus("red", False, 1500.0, 2025, True),
+    "vkp_kommuner": PublishedStatus("yellow", False, 150.0, 2025, True),
+    "digital_konsultasjon_andel": PublishedStatus("green", False, 0.25, 2025, False),
+    "register_digital_95": PublishedStatus(None, True, 10.0, 2025, True),
+}
+
+
+def big_numbers(bundle):
+    return {name.split("/")[1][len("status_"):-len(".yaml")]: chart["params"]
+            for name, chart in bundle.of_kind("charts").items() if chart["viz_type"] == "big_number_total"}
+
+
+def test_each_big_number_is_coloured_by_its_published_status_with_status_and_target_under_it():
+    params = big_numbers(build_bundle(URI, statuses=STATUSES))
+    assert set(params) == set(STATUSES)
+    for indicator_id, colour in [("vft_mottakere", "#c62828"), ("vkp_kommuner", "#8a6100"),
+                                 ("digital_konsultasjon_andel", "#2e7d32")]:
+        assert params[indicator_id]["conditional_formatting"] == [
+            {"column": "siste_verdi", "operator": "None", "colorScheme": colour}]
+        assert params[indicator_id]["subtitle"].startswith(STATUSES[indicator_id].label + " · Mål: ")
+    # the published (demo-scaled) target, not the seed's national 150 000
+    assert params["vft_mottakere"]["subtitle"] == "Rød · Mål: 1\u00a0500 innen 2025 (illustrativt)"
+    assert params["digital_konsultasjon_andel"]["subtitle"].endswith("Mål: 25\u00a0% innen 2025")
+    # a withheld status has no colour: the number is drawn like any text
+    assert params["register_digital_95"]["conditional_formatting"] == []
+    assert params["register_digital_95"]["subtitle"].startswith("Skjult (:) · ")
+
+
+def test_without_a_published_status_a_big_number_has_no_colour(bundle):
+    for indicator_id, params in big_numbers(bundle).items():
+        assert params["conditional_formatting"] == [], indicator_id
+        assert params["subtitle"].startswith("Ikke publisert · "), indicator_id
+
+
+def test_the_trend_line_marks_the_published_target():
+    chart = build_bundle(URI, statuses=STATUSES).files["charts/trend_vft_mottakere.yaml"]
+    (target,) = chart["params"]["annotation_layers"]
+    assert (float(target["value"]), target["name"]) == (1500.0, "Mål: 1\u00a0500 innen 2025 (illustrativt)")
+
+
+def test_status_colours_keep_aa_contrast_as_text_on_white_and_as_background_of_white_text():
+    for status, colour in STATUS_COLOURS.items():
+        assert contrast_ratio(colour, "#ffffff") >= 4.5, status
+
+
+def test_the_status_table_and_the_big_numbers_use_the_same_colours_and_words(bundle):
+    table = bundle.files["charts/status_tabell.yaml"]["params"]["conditional_formatting"]
+    assert {(r["targetValue"], r["colorScheme"]) for r in table} == {
+        (STATUS_TEXTS[s], c) for s, c in STATUS_COLOURS.items()}
+    (column,) = [c for c in bundle.files["datasets/indicator_status.yaml"]["columns"]
+                 if c["column_name"] == "status_tekst"]
+    assert all(f"'{text}'" in column["expression"] for text in STATUS_TEXTS.values())
+
+
+def test_status_of_on_a_chart_that_is_not_a_big_number_is_refused(tmp_path):
+    root = tmp_path / "decl"
+    shutil.copytree(DECLARATIONS, root)
+    path = root / "charts" / "status_tabell.yaml"
+    path.write_text(path.read_text().replace("dataset: indicator_status\n", "dataset: indicator_status\nstatus_of: vft_mottakere\n"))
+    with pytest.raises(ValueError, match="status_of needs a big_number_total") as refused:
+        build_bundle(URI, root=root)
+    assert "status_tabell.yaml" in str(refused.value)
