@@ -309,6 +309,7 @@ def test_a_table_is_scanned_a_fixed_number_of_times_whatever_its_number_of_check
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert run.ok
+    assert 0 < run.gx_seconds < run.seconds, "the run splits its time into GX and the rest"
     checks = len(run.results)
     assert checks > 20
     assert len(statements) <= 6, "\n\n".join(statements)
