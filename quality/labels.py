@@ -8,9 +8,9 @@ per quality run by :func:`grade`, a pure function of what the data show:
 * its **documentation completeness** in the dbt catalogue (share of the model/source and its
   columns with a description, 0–1; :mod:`quality.catalogue`);
 * its **timeliness**: the newest month *in the data* against the source's expected reporting lag
-  (:func:`quality.measures.timeliness`; for marts the latest of their raw inputs);
+  (:func:`quality.measures.measure`; for marts the latest of their raw inputs);
 * its **coverage**: the share of the expected kommuner or reporting units present in the newest
-  period (:func:`quality.measures.coverage`; for marts the lowest of their raw inputs).
+  period (:func:`quality.measures.measure`; for marts the lowest of their raw inputs).
 
 =========  ==================================================================================
 label      rule (each grade includes all rules of the grades below it)

@@ -2,16 +2,17 @@
 
 Both are measured on the raw sources, from the rows' own dates, never from when they were loaded:
 
-* **timeliness** (:func:`timeliness`): the newest month with data, and the day the *next* month's
+* **timeliness**: the newest month with data, and the day the *next* month's
   data are due — the end of that next month plus the source's expected reporting lag
   (:data:`DELIVERIES`). Data are late by ``reference − due`` days; zero or less is on time. Demo
   data that end in December 2024 are on time until the due date in 2025 and late after it,
   however recently they were loaded;
-* **coverage** (:func:`coverage`): the share of the expected reporting units present in the newest
+* **coverage**: the share of the expected reporting units present in the newest
   period. The expected units are those that reported in the period before and still exist at
   the end of the newest one (kommuner by the kommune calendar, :mod:`kernel.kommuner`; other
   units, such as organisations, always). A kommune that stops reporting lowers it.
 
+Both, and the newest data date, come from one scan of the table (:func:`measure`).
 A mart is as timely and as covered as the worst of the raw sources it is built from (dbt lineage).
 """
 
@@ -93,12 +94,47 @@ def due_date(newest_month: dt.date, lag_days: int) -> dt.date:
     return _month_end(_next_month(newest_month)) + dt.timedelta(days=lag_days)
 
 
-def timeliness(con: duckdb.DuckDBPyConnection, dataset: str, reference: dt.date) -> Timeliness | None:
-    """Timeliness of a raw ``dataset`` on ``reference`` (None when it has no rows or no delivery rule)."""
-    delivery = DELIVERIES.get(dataset)
-    if delivery is None:
-        return None
-    newest = con.execute(f"select max({delivery.date_sql}) from {dataset}").fetchone()[0]
+@dataclass(frozen=True)
+class Measured:
+    """What the label measures of one raw table found in its rows (one scan, :func:`measure`)."""
+
+    newest_data: str | None  # the newest value of the dataset's data date, as text
+    timeliness: Timeliness | None
+    coverage: Coverage | None
+
+
+def measure(con: duckdb.DuckDBPyConnection, dataset: str, data_date: str | None, reference: dt.date) -> Measured:
+    """Newest data, timeliness on ``reference`` and coverage of a raw ``dataset`` in ONE scan.
+
+    The table is grouped once by (period, reporting unit) — a few thousand groups — with the
+    newest dates of each group; the newest date, the newest period and the units of the last two
+    periods are then read from those groups, not from the table again. ``data_date`` is the
+    column shown as the dataset's newest data (``DatasetSpec.data_date``).
+    """
+    delivery = DELIVERIES[dataset]
+    unit = delivery.coverage_period
+    newest_data = f"max({data_date})" if data_date else "null"
+    rows = con.execute(
+        f"""with groups as materialized (
+                select date_trunc('{unit}', {delivery.date_sql}) as period, {delivery.unit_sql} as unit,
+                       max({delivery.date_sql}) as newest, {newest_data} as newest_data
+                from {dataset} group by all
+            ), top as (
+                select max(newest) as newest, max(newest_data) as newest_data,
+                       max(period) filter (where unit is not null) as period
+                from groups
+            )
+            select t.newest, t.newest_data, g.period, g.unit from top t
+            left join groups g on g.unit is not null and g.period is not null
+                and (g.period = t.period or g.period = t.period - interval 1 {unit})""").fetchall()
+    newest, newest_value = rows[0][0], rows[0][1]
+    return Measured(None if newest_value is None else str(newest_value),
+                    _timeliness(newest, delivery, reference),
+                    _coverage([(period, u) for _, _, period, u in rows if period is not None], delivery))
+
+
+def _timeliness(newest: dt.date | None, delivery: Delivery, reference: dt.date) -> Timeliness | None:
+    """Timeliness on ``reference`` of data whose newest date is ``newest`` (None without rows)."""
     if newest is None:
         return None
     month = newest.replace(day=1)
@@ -106,21 +142,12 @@ def timeliness(con: duckdb.DuckDBPyConnection, dataset: str, reference: dt.date)
     return Timeliness(f"{month:%Y-%m}", due, (reference - due).days)
 
 
-def coverage(con: duckdb.DuckDBPyConnection, dataset: str) -> Coverage | None:
-    """Coverage of a raw ``dataset`` in its newest period (None without two periods of data)."""
-    delivery = DELIVERIES.get(dataset)
-    if delivery is None:
-        return None
-    unit = delivery.coverage_period
-    rows = con.execute(
-        f"""with units as (
-                select distinct date_trunc('{unit}', {delivery.date_sql}) as period, {delivery.unit_sql} as unit
-                from {dataset} where {delivery.date_sql} is not null and {delivery.unit_sql} is not null
-            ), newest as (select max(period) as period from units)
-            select u.period, u.unit from units u, newest n
-            where u.period = n.period or u.period = n.period - interval 1 {unit}""").fetchall()
+def _coverage(rows: list[tuple[dt.datetime, str]], delivery: Delivery) -> Coverage | None:
+    """Coverage from the (period, unit) pairs of the newest period and the one before (None
+    without two periods of data)."""
     if not rows:
         return None
+    unit = delivery.coverage_period
     newest = max(period for period, _ in rows)
     present = {u for period, u in rows if period == newest}
     previous = {u for period, u in rows if period != newest}

@@ -63,3 +63,29 @@ def test_gx_on_duckdb_validates_ten_million_rows_with_exact_counts(tmp_path):
     assert results["k_is_6"].examples[0] == {"id": 6, "k": 6}
     assert results["id_below_90_percent"].examples[0]["id"] >= SCALE_ROWS * 9 // 10
     assert results["v_filled"].unexpected_percent == 10.0
+
+
+def test_every_connection_gx_opens_has_the_platforms_memory_limit(tmp_path):
+    """GX's execution engine and the datasource's own engine open DuckDB through duckdb_engine with
+    :func:`kernel.warehouse.duckdb_config`: the same memory limit as every other warehouse connection
+    (without it DuckDB may take 80 % of RAM per process)."""
+    import sqlalchemy as sa
+
+    from kernel.warehouse import read_only
+    from quality.gx_duckdb import add_warehouse_datasource
+
+    settings = dataclasses.replace(Settings(home=tmp_path), duckdb_memory_limit="300MB")
+    make_big_table(settings.warehouse, 10)
+    with read_only(settings) as con:
+        expected = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert expected != Settings(home=tmp_path).duckdb_memory_limit
+    datasource = add_warehouse_datasource(gx_context(), settings)
+    engine = datasource.get_execution_engine()
+    try:
+        setting = sa.text("select current_setting('memory_limit')")
+        assert engine.execute_query(setting).scalar() == expected
+        with datasource.get_engine().connect() as connection:
+            assert connection.execute(setting).scalar() == expected
+    finally:
+        engine.close()
+        datasource.get_engine().dispose()

@@ -145,6 +145,38 @@ def test_labels_drop_when_a_kommune_stops_reporting(warehouse, tmp_path):
     assert registry.label.rank < before.dataset("raw.registry_reporting").label.rank
 
 
+def _table_scans(con, statement: str) -> list[str]:
+    """The tables DuckDB's physical plan of ``statement`` scans, once per scan."""
+    def walk(node: dict) -> list[str]:
+        table = node.get("extra_info", {}).get("Table") if node.get("name") == "SEQ_SCAN" else None
+        return ([table] if table else []) + [t for child in node.get("children", []) for t in walk(child)]
+
+    plan = con.execute(f"explain (format json) {statement}").fetchall()[0][1]
+    return [t for root in json.loads(plan) for t in walk(root)]
+
+
+def test_the_label_measures_scan_each_raw_table_once(warehouse):
+    """Newest data, timeliness and coverage of a raw table come from one statement with one scan
+    of it (before: three statements, one with two scans); DuckDB's own query log and plans say so."""
+    from quality.measures import DELIVERIES
+    from quality.runner import _measure, _table_columns
+
+    with duckdb.connect(str(warehouse.warehouse), read_only=True) as con:
+        columns = _table_columns(con)
+        con.execute("call enable_logging('QueryLog')")
+        measured = _measure(con, list(all_specs()), columns, ON_TIME)
+        statements = [m for (m,) in con.execute("select message from duckdb_logs where type = 'QueryLog'").fetchall()]
+        con.execute("call disable_logging()")
+        for table in DELIVERIES:
+            reading = [s for s in statements if table in s]
+            assert len(reading) == 1, reading
+            assert _table_scans(con, reading[0]) == [f"warehouse.{table}"], reading[0]
+            date = next(s.data_date for s in all_specs() if s.name == table)
+            assert measured[table].newest_data == str(con.execute(f"select max({date}) from {table}").fetchone()[0])
+    assert {d.timeliness.newest_period for d in (measured[t] for t in DELIVERIES)} == {"2024-12"}
+    assert all(measured[t].coverage.share == 1.0 for t in DELIVERIES)
+
+
 def test_gate_blocks_downstream_and_names_dataset_check_and_share(warehouse):
     _break(warehouse, DEFECTS["conformance/codelist"][1])
     run_quality(warehouse, report=False)
@@ -277,6 +309,7 @@ def test_a_table_is_scanned_a_fixed_number_of_times_whatever_its_number_of_check
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
     assert run.ok
+    assert 0 < run.gx_seconds < run.seconds, "the run splits its time into GX and the rest"
     checks = len(run.results)
     assert checks > 20
     assert len(statements) <= 6, "\n\n".join(statements)
