@@ -64,7 +64,7 @@ class Settings:
     ingest_lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     #: ``HELSEDATA_DBT_TARGET`` / ``HELSEDATA_DBT_THREADS``: dbt profile target and threads.
     dbt_target_name: str = "duckdb"
-    dbt_threads: int = 2
+    dbt_threads: int = 1
     #: ``HELSEDATA_SUPERSET_URL``, ``_USERNAME``, ``_PASSWORD``, ``_PROVIDER``.
     superset: SupersetSettings | None = None
     #: Every other variable of the environment the settings came from, for the tools that read
@@ -84,7 +84,7 @@ class Settings:
             ingest_batch_bytes=int(_number(environ, "HELSEDATA_INGEST_BATCH_BYTES", DEFAULT_BATCH_BYTES, minimum=1)),
             ingest_lock_timeout=_number(environ, "HELSEDATA_INGEST_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, minimum=0),
             dbt_target_name=environ.get("HELSEDATA_DBT_TARGET") or "duckdb",
-            dbt_threads=int(_number(environ, "HELSEDATA_DBT_THREADS", 2, minimum=1)),
+            dbt_threads=int(_number(environ, "HELSEDATA_DBT_THREADS", 1, minimum=1)),
             superset=_superset(environ),
             environ=dict(environ),
         )
