@@ -151,14 +151,20 @@ def child_build(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_build_script(home: Path, extracts: Path, scale: float, seed: int) -> dict:
+    import duckdb
+
     from kernel.warehouse import writer
 
     sql = (ROOT / "bench" / "handwritten_marts.sql").read_text(encoding="utf-8")
     settings = _settings()
     start = time.perf_counter()
-    with writer(settings) as con:
-        con.execute(sql)
-    return {"seconds": time.perf_counter() - start}
+    try:
+        with writer(settings) as con:
+            con.execute(sql)
+        ok, error = True, None
+    except duckdb.Error as e:  # a baseline that cannot run under the memory limit is a result too
+        ok, error = False, f"{type(e).__name__}: {e}"[:300]
+    return {"seconds": time.perf_counter() - start, "ok": ok, "error": error}
 
 
 def child_quality(home: Path, extracts: Path, scale: float, seed: int) -> dict:
@@ -171,6 +177,8 @@ def child_quality(home: Path, extracts: Path, scale: float, seed: int) -> dict:
 
 
 def child_quality_sql(home: Path, extracts: Path, scale: float, seed: int) -> dict:
+    import duckdb
+
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_quality import plain_sql  # noqa: E402  (bench/ is not a package)
 
@@ -178,8 +186,11 @@ def child_quality_sql(home: Path, extracts: Path, scale: float, seed: int) -> di
 
     settings = _settings()
     start = time.perf_counter()
-    counts = plain_sql(settings.warehouse, all_specs())
-    return {"seconds": time.perf_counter() - start, "checks": len(counts)}
+    try:
+        checks, ok, error = len(plain_sql(settings.warehouse, all_specs())), True, None
+    except duckdb.Error as e:  # as for build_script: a failed baseline is recorded, not a crash
+        checks, ok, error = 0, False, f"{type(e).__name__}: {e}"[:300]
+    return {"seconds": time.perf_counter() - start, "checks": checks, "ok": ok, "error": error}
 
 
 def child_dp(home: Path, extracts: Path, scale: float, seed: int) -> dict:
@@ -248,10 +259,12 @@ def slope(points: list[tuple[float, float]]) -> float | None:
 
 def summarise(runs: list[dict]) -> dict:
     """Growth exponents per step and the ratios per scale."""
-    exponents = {step: slope([(r["rows"], r["steps"][step]["seconds"]) for r in runs]) for step in STEPS}
+    exponents = {step: slope([(r["rows"], r["steps"][step]["seconds"]) for r in runs if r["steps"][step].get("ok", True)])
+                 for step in STEPS}
     for r in runs:
         s = r["steps"]
-        r["ratios"] = {name: s[a]["seconds"] / s[b]["seconds"] for name, (a, b) in RATIOS.items()}
+        r["ratios"] = {name: s[a]["seconds"] / s[b]["seconds"] for name, (a, b) in RATIOS.items()
+                       if s[a].get("ok", True) and s[b].get("ok", True)}  # no ratio against a step that failed
         r["ratios"]["first / warm DP query"] = s["dp"]["first_seconds"] / s["dp"]["warm_seconds"]
         files = s["ingest"]["kpr_kontakter_files"]
         if len(files) >= 2:
@@ -275,8 +288,10 @@ def table(result: dict) -> str:
                      else f"| {step} | " + " | ".join(cells) + " | – |")
     lines.append(f"| **platform** ({' + '.join(PLATFORM)}) | "
                  + " | ".join(f"**{r['platform_seconds']:.1f} / {r['platform_peak_rss_mib']:,}**" for r in runs) + " | |")
-    for name in runs[0]["ratios"]:
-        lines.append(f"| ratio {name} | " + " | ".join(f"{r['ratios'].get(name, float('nan')):.2f}×" for r in runs) + " | |")
+    names = [*RATIOS, "first / warm DP query", "8th / 1st yearly file"]
+    for name in names:
+        cells = [f"{r['ratios'][name]:.2f}×" if name in r["ratios"] else "–" for r in runs]
+        lines.append(f"| ratio {name} | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
 
 

@@ -6,6 +6,8 @@
 -- tests/integration/test_dbt_build.py). Parameters are the dbt vars' defaults. Not here: the
 -- few-hundred-row mart_indicator_status_history and the reported figures.
 create schema if not exists bench;
+-- the same session settings as the dbt profile: tables have no order, so DuckDB may spill freely
+set preserve_insertion_order = false;
 
 -- ---------- kommune mapping to 2024 codes (int_kommuner_mapped_to_2024)
 create or replace temp table kmap as
@@ -287,29 +289,35 @@ join years y using (aar)
 join persons p using (person_id)
 group by c.person_id, c.aar;
 
+-- stacked and grouped, not joined on person_id: three hash joins ran out of memory at scale 1
 create or replace table bench.person_aar as
-with persons as (
-    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from (
-        select person_id, fodselsaar, kjonn from vft_person_years
-        union all select person_id, fodselsaar, kjonn from service_person_years
-        union all select person_id, fodselsaar, kjonn from contact_person_years
-    ) group by person_id
-), person_years as (
-    select person_id, aar from vft_person_years
-    union select person_id, aar from service_person_years
-    union select person_id, aar from contact_person_years
+with stacked as (
+    select person_id, aar, fodselsaar, kjonn, k as vk, true as has_vft, has_vft_6, has_vft_26, has_vft_27,
+        has_vft_28, has_vft_vkp, n_vft_teknologier from vft_person_years
+    union all by name
+    select person_id, aar, fodselsaar, kjonn, k as sk, true as has_tjenester, n_tjenester, n_tjenestetyper
+    from service_person_years
+    union all by name
+    select person_id, aar, fodselsaar, kjonn, k as ck, n_kontakter, n_kontakter_digitale from contact_person_years
+), py as (
+    select person_id, aar, max(vk) as vk, max(sk) as sk, max(ck) as ck, bool_or(has_vft) as has_vft,
+        max(has_vft_6) as has_vft_6, max(has_vft_26) as has_vft_26, max(has_vft_27) as has_vft_27,
+        max(has_vft_28) as has_vft_28, max(has_vft_vkp) as has_vft_vkp, max(n_vft_teknologier) as n_vft_teknologier,
+        bool_or(has_tjenester) as has_tjenester, max(n_tjenester) as n_tjenester, max(n_tjenestetyper) as n_tjenestetyper,
+        max(n_kontakter) as n_kontakter, max(n_kontakter_digitale) as n_kontakter_digitale
+    from stacked group by person_id, aar
+), persons as (
+    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn from stacked group by person_id
 )
-select py.person_id, py.aar, coalesce(v.k, s.k, c.k) as kommunenummer, coalesce(km.fylkesnummer, '99') as fylke,
+select py.person_id, py.aar, coalesce(py.vk, py.sk, py.ck) as kommunenummer, coalesce(km.fylkesnummer, '99') as fylke,
     p.kjonn, p.fodselsaar, py.aar - p.fodselsaar as alder,
-    v.person_id is not null as has_vft, coalesce(v.has_vft_6, false) as has_vft_6, coalesce(v.has_vft_26, false) as has_vft_26,
-    coalesce(v.has_vft_27, false) as has_vft_27, coalesce(v.has_vft_28, false) as has_vft_28,
-    coalesce(v.has_vft_vkp, false) as has_vft_vkp, coalesce(v.n_vft_teknologier, 0) as n_vft_teknologier,
-    s.person_id is not null as has_tjenester, coalesce(s.n_tjenester, 0) as n_tjenester,
-    coalesce(s.n_tjenestetyper, 0) as n_tjenestetyper,
-    coalesce(c.n_kontakter, 0) as n_kontakter, coalesce(c.n_kontakter_digitale, 0) as n_kontakter_digitale
-from person_years py
+    coalesce(py.has_vft, false) as has_vft, coalesce(py.has_vft_6, false) as has_vft_6,
+    coalesce(py.has_vft_26, false) as has_vft_26, coalesce(py.has_vft_27, false) as has_vft_27,
+    coalesce(py.has_vft_28, false) as has_vft_28, coalesce(py.has_vft_vkp, false) as has_vft_vkp,
+    coalesce(py.n_vft_teknologier, 0) as n_vft_teknologier,
+    coalesce(py.has_tjenester, false) as has_tjenester, coalesce(py.n_tjenester, 0) as n_tjenester,
+    coalesce(py.n_tjenestetyper, 0) as n_tjenestetyper,
+    coalesce(py.n_kontakter, 0) as n_kontakter, coalesce(py.n_kontakter_digitale, 0) as n_kontakter_digitale
+from py
 join persons p using (person_id)
-left join vft_person_years v on v.person_id = py.person_id and v.aar = py.aar
-left join service_person_years s on s.person_id = py.person_id and s.aar = py.aar
-left join contact_person_years c on c.person_id = py.person_id and c.aar = py.aar
-left join reference.kommuner_2024 km on km.kommunenummer = coalesce(v.k, s.k, c.k);
+left join reference.kommuner_2024 km on km.kommunenummer = coalesce(py.vk, py.sk, py.ck);
