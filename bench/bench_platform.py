@@ -48,6 +48,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -323,7 +324,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="0.01,0.05", help="comma-separated generator scales")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work", help="working folder (default: a temporary one, removed after)")
+    parser.add_argument("--work", help="working folder, kept (default: a temporary one, removed after each scale)")
     parser.add_argument("--plot", type=Path, default=RESULTS / "bench_platform.png")
     parser.add_argument("--combine", nargs="+", metavar="JSON",
                         help="summarise the runs of earlier result files together (growth exponents over all scales)")
@@ -346,16 +347,20 @@ def main() -> None:
     key = secrets.token_hex(32)
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     for scale in scales:
-        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-            home, extracts = Path(tmp) / "home", Path(tmp) / "extracts"
-            steps = {}
-            for step in STEPS:
-                steps[step] = run_child(step, home, extracts, scale, args.seed, key)
-                print(f"scale {scale:g} {step:13s} {steps[step]['seconds']:8.1f} s  {steps[step]['peak_rss_mib']:6,} MiB",
-                      file=sys.stderr, flush=True)
-            if steps["ingest"]["rows"] != steps["read_csv"]["rows"]:
-                raise SystemExit(f"row counts differ: ingest {steps['ingest']['rows']}, read_csv {steps['read_csv']['rows']}")
-            runs.append({"scale": scale, "rows": steps["ingest"]["rows"], "steps": steps})
+        # a folder of its own per scale; with --work it is kept (also when a step fails, so the
+        # home and the generated extracts of an hour-long run can be looked at or resumed)
+        folder = Path(args.work) / f"scale-{scale:g}-{stamp}" if args.work else Path(tempfile.mkdtemp())
+        home, extracts = folder / "home", folder / "extracts"
+        steps = {}
+        for step in STEPS:
+            steps[step] = run_child(step, home, extracts, scale, args.seed, key)
+            print(f"scale {scale:g} {step:13s} {steps[step]['seconds']:8.1f} s  {steps[step]['peak_rss_mib']:6,} MiB",
+                  file=sys.stderr, flush=True)
+        if steps["ingest"]["rows"] != steps["read_csv"]["rows"]:
+            raise SystemExit(f"row counts differ: ingest {steps['ingest']['rows']}, read_csv {steps['read_csv']['rows']}")
+        runs.append({"scale": scale, "rows": steps["ingest"]["rows"], "steps": steps})
+        if not args.work:
+            shutil.rmtree(folder)
         # after every scale, so an hours-long run that stops early still leaves what it measured
         report(runs, args.plot, stamp)
 
