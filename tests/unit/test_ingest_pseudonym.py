@@ -187,15 +187,21 @@ def test_memo_gives_the_keys_pseudonyms_batch_after_batch(batches):
         assert memo.pseudonyms(values).to_list() == KEY.pseudonyms(values).to_list()
 
 
-def test_memo_hashes_each_distinct_number_once_per_run(monkeypatch):
-    hashed: list[str] = []
+@pytest.fixture
+def hashed(monkeypatch) -> list[str]:
+    """The numbers the key hashes from now on (the memo's misses), in order."""
+    numbers: list[str] = []
     real = PseudonymKey.pseudonym_digests
 
     def recording(self, values):
-        hashed.extend(values.to_list())
+        numbers.extend(values.to_list())
         return real(self, values)
 
     monkeypatch.setattr(PseudonymKey, "pseudonym_digests", recording)
+    return numbers
+
+
+def test_memo_hashes_each_distinct_number_once_per_run(hashed):
     memo = PseudonymMemo(KEY)
     memo.pseudonyms(pl.Series(["13888012235", "01015450068", "13888012235"]))
     memo.pseudonyms(pl.Series(["01015450068", "13888012235", "02020250081"]))
@@ -214,15 +220,7 @@ def test_a_memo_with_a_tiny_cap_gives_the_same_pseudonyms_and_stays_within_it(ba
         assert len(capped) <= cap
 
 
-def test_a_full_memo_forgets_its_oldest_numbers_first(monkeypatch):
-    hashed: list[str] = []
-    real = PseudonymKey.pseudonym_digests
-
-    def recording(self, values):
-        hashed.extend(values.to_list())
-        return real(self, values)
-
-    monkeypatch.setattr(PseudonymKey, "pseudonym_digests", recording)
+def test_a_full_memo_forgets_its_oldest_numbers_first(hashed):
     memo = PseudonymMemo(KEY, max_entries=2)
     for number in ["13888012235", "01015450068", "02020250081"]:
         memo.pseudonyms(pl.Series([number]))
