@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import fcntl
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,7 +66,10 @@ def _build_demo_warehouse(settings: Settings) -> dict:
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory) -> tuple[Settings, dict]:
     """A warehouse with demo data, built by dbt; shared by all xdist workers of the session."""
-    shared = tmp_path_factory.getbasetemp().parent
+    # under xdist every worker's basetemp sits in the run's own folder; without xdist the parent
+    # is pytest's folder for every run, where an earlier run's build would be reused
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
     settings = Settings(home=shared / "dbt-demo-home")
     summary_file = shared / "dbt-demo-build.json"
     with _exclusive(shared / "dbt-demo-build.lock"):
