@@ -52,14 +52,6 @@ per_kommune as (
 
 ),
 
-persons as (
-
-    select person_id, max(fodselsaar) as fodselsaar, max(kjonn) as kjonn
-    from per_kommune
-    group by person_id
-
-),
-
 person_years as (
 
     select
@@ -67,7 +59,10 @@ person_years as (
         years.aar,
         min(coalesce(mapping.kommunenummer_2024, '9999')) as kommunenummer_2024,
         cast(sum(per_kommune.n_kontakter) as bigint) as n_kontakter,
-        sum(per_kommune.n_kontakter_digitale) as n_kontakter_digitale
+        sum(per_kommune.n_kontakter_digitale) as n_kontakter_digitale,
+        -- from the identity number, so the same in every row of a person
+        max(per_kommune.fodselsaar) as fodselsaar,
+        max(per_kommune.kjonn) as kjonn
     from per_kommune
     inner join years
         on years.aar = per_kommune.kontakt_aar
@@ -79,15 +74,7 @@ person_years as (
 ),
 
 final as (
-
-    select
-        person_years.*,
-        persons.fodselsaar,
-        persons.kjonn
-    from person_years
-    inner join persons
-        on persons.person_id = person_years.person_id
-
+    select * from person_years
 )
 
 select * from final
