@@ -52,6 +52,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from measure import run_measured  # bench/ is on sys.path when a script here runs
@@ -79,6 +80,16 @@ def _settings():
     from kernel.config import Settings
 
     return Settings.from_environ(os.environ)
+
+
+def _attempt(work: Callable[[], dict], errors: type[BaseException]) -> dict:
+    """Time ``work``; one of ``errors`` is recorded (``ok`` false, the error) instead of ending the run."""
+    start = time.perf_counter()
+    try:
+        extra, ok, error = work(), True, None
+    except errors as e:
+        extra, ok, error = {}, False, f"{type(e).__name__}: {e}"[:300]
+    return {"seconds": time.perf_counter() - start, **extra, "ok": ok, "error": error}
 
 
 def child_generate(home: Path, extracts: Path, scale: float, seed: int) -> dict:
@@ -158,14 +169,13 @@ def child_build_script(home: Path, extracts: Path, scale: float, seed: int) -> d
 
     sql = (ROOT / "bench" / "handwritten_marts.sql").read_text(encoding="utf-8")
     settings = _settings()
-    start = time.perf_counter()
-    try:
+
+    def script() -> dict:
         with writer(settings) as con:
             con.execute(sql)
-        ok, error = True, None
-    except duckdb.Error as e:  # a baseline that cannot run under the memory limit is a result too
-        ok, error = False, f"{type(e).__name__}: {e}"[:300]
-    return {"seconds": time.perf_counter() - start, "ok": ok, "error": error}
+        return {}
+
+    return _attempt(script, duckdb.Error)  # a baseline that cannot run under the memory limit is a result too
 
 
 def child_quality(home: Path, extracts: Path, scale: float, seed: int) -> dict:
@@ -186,12 +196,7 @@ def child_quality_sql(home: Path, extracts: Path, scale: float, seed: int) -> di
     from quality.specs import all_specs
 
     settings = _settings()
-    start = time.perf_counter()
-    try:
-        checks, ok, error = len(plain_sql(settings.warehouse, all_specs())), True, None
-    except duckdb.Error as e:  # as for build_script: a failed baseline is recorded, not a crash
-        checks, ok, error = 0, False, f"{type(e).__name__}: {e}"[:300]
-    return {"seconds": time.perf_counter() - start, "checks": checks, "ok": ok, "error": error}
+    return _attempt(lambda: {"checks": len(plain_sql(settings.warehouse, all_specs()))}, duckdb.Error)
 
 
 def child_dp(home: Path, extracts: Path, scale: float, seed: int) -> dict:
@@ -221,13 +226,12 @@ def child_publish(home: Path, extracts: Path, scale: float, seed: int) -> dict:
     from helsedata.publish import publish
 
     settings = _settings()
-    start = time.perf_counter()
-    try:
+
+    def publication() -> dict:
         publish(settings)
-        ok, error = True, None
-    except Exception as e:  # a refused gate at a tiny scale is a result, not a crash of the benchmark
-        ok, error = False, f"{type(e).__name__}: {e}"[:300]
-    return {"seconds": time.perf_counter() - start, "ok": ok, "error": error}
+        return {}
+
+    return _attempt(publication, Exception)  # a refused gate at a tiny scale is a result, not a crash
 
 
 CHILDREN = {name: globals()[f"child_{name}"] for name in STEPS}
